@@ -1,0 +1,46 @@
+# extci — the two commands you need are `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+
+.PHONY: run test install install-dev lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Runtime install: the server extra, pinned by requirements/server.lock.
+$(VENV)/.installed-server: requirements/server.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/server.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+# Development install: everything in requirements/dev.lock (a superset of server.lock).
+$(VENV)/.installed-dev: requirements/dev.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@ $(VENV)/.installed-server
+
+install: $(VENV)/.installed-server
+
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/extci serve --host $(HOST) --port $(PORT)
+
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+
+format: install-dev
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,128 @@
+"""The ASGI application: routers of every edge, one error handler, the OpenAPI document."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from extci import __version__
+from extci.accounts.endpoints import router as accounts_router
+from extci.builds.endpoints import router as builds_router
+from extci.components.endpoints import router as components_router
+from extci.config import Settings
+from extci.errors import ExtciError, FieldError, ServiceUnavailable, ValidationFailed
+from extci.health import router as health_router
+from extci.ingest.endpoint import router as webhook_router
+from extci.ingest.openapi import EVENT_DEFS
+from extci.keys.endpoints import router as keys_router
+from extci.runtime import Runtime
+from extci.schemas import Problem
+
+log = logging.getLogger("extci")
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(error: ExtciError) -> JSONResponse:
+    return JSONResponse(
+        error.problem(), status_code=error.status, headers=error.headers, media_type=PROBLEM_JSON
+    )
+
+
+def _pointer(loc: tuple[Any, ...]) -> str:
+    # FastAPI locations start with where the value came from: body, query, path, header.
+    parts = loc[1:] if loc and loc[0] == "body" else loc
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+async def _extci_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ExtciError)
+    return problem_response(exc)
+
+
+async def _request_validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [FieldError(_pointer(tuple(e["loc"])), str(e["msg"])) for e in exc.errors()]
+    return problem_response(ValidationFailed("The request is invalid.", errors=errors))
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(exc.status_code).phrase,
+        "status": exc.status_code,
+        "detail": str(exc.detail),
+    }
+    return JSONResponse(
+        body, status_code=exc.status_code, headers=exc.headers, media_type=PROBLEM_JSON
+    )
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    # Busy/locked SQLite, a dropped PostgreSQL connection, a serialisation failure: transient,
+    # never the client's fault, and the event was not stored, so a retry is safe.
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return problem_response(
+        ServiceUnavailable(
+            "The database is busy or unreachable; retry shortly.", headers={"retry-after": "1"}
+        )
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="extci",
+        version=__version__,
+        description=(
+            "External CI receiver: CI pipelines report runs through `POST /ci/webhook`; "
+            "people and scripts manage components, CI keys, builds and users under `/api/v1`."
+        ),
+    )
+    app.state.runtime = Runtime.from_settings(settings)
+    app.add_exception_handler(ExtciError, _extci_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _database_unavailable)
+    app.include_router(webhook_router)
+    for router in (components_router, keys_router, builds_router, accounts_router):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(health_router)
+    _install_web(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(EVENT_DEFS)
+            schemas["Problem"] = Problem.model_json_schema()
+            schema["components"]["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "extci_pat_…"},
+                "ciKey": {"type": "apiKey", "in": "header", "name": "X-Codenow-Api-Key"},
+            }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _install_web(app: FastAPI) -> None:
+    """The web UI: server-rendered pages on the same services (see extci.web)."""
+    from extci.web.views import install
+
+    install(app)

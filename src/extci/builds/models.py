@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from extci.db import Base, UTCDateTime
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Build(Base):
+    """One pipeline run of one component. ``status`` is what the events decided; LOST is
+    derived at read time from ``last_event_at`` so that no sweeper process is needed."""
+
+    __tablename__ = "builds"
+    __table_args__ = (
+        Index("ix_builds_component_id_id", "component_id", "id"),
+        Index("ix_builds_component_id_branch_id", "component_id", "branch", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    pipeline_id: Mapped[str] = mapped_column(Text, unique=True)
+    component_id: Mapped[str] = mapped_column(ForeignKey("components.id", ondelete="CASCADE"))
+    build_version: Mapped[str] = mapped_column(Text)
+    pipeline_name: Mapped[str | None] = mapped_column(Text)
+    dashboard_url: Mapped[str | None] = mapped_column(Text)
+    actor_username: Mapped[str | None] = mapped_column(Text)
+    actor_fullname: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 of the start event's content (createdAt excluded): a retried start compares it.
+    start_fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    end_result: Mapped[str | None] = mapped_column(String(16))
+    # Denormalised from the first git-revision result, for the history's branch filter.
+    branch: Mapped[str | None] = mapped_column(Text)
+    commit_sha: Mapped[str | None] = mapped_column(Text)
+    result_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_event_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BuildResult(Base):
+    __tablename__ = "build_results"
+    __table_args__ = (UniqueConstraint("build_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    build_id: Mapped[int] = mapped_column(ForeignKey("builds.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(32))
+    # SHA-256 over type and fields: the database refuses the second copy of an item.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    fields: Mapped[dict[str, str]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BuildEvent(Base):
+    """The timeline: one row per accepted (non-duplicate) event."""
+
+    __tablename__ = "build_events"
+    __table_args__ = (Index("ix_build_events_build_id_id", "build_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    build_id: Mapped[int] = mapped_column(ForeignKey("builds.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    summary: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from extci.builds.service import BuildDetail, BuildView
+from extci.schemas import ApiModel
+
+
+class ActorOut(ApiModel):
+    username: str
+    fullname: str | None
+
+
+class GitRevisionOut(ApiModel):
+    repository_url: str
+    branch: str
+    commit_sha: str
+
+
+class BuildSummary(ApiModel):
+    component_id: str
+    pipeline_id: str
+    build_version: str
+    status: str
+    pipeline_name: str | None
+    dashboard_url: str | None
+    actor: ActorOut | None
+    branch: str | None
+    commit_sha: str | None
+    result_types: list[str]
+    started_at: datetime
+    ended_at: datetime | None
+    duration_seconds: float | None
+    last_event_at: datetime
+    end_result: str | None
+
+    @classmethod
+    def of(cls, v: BuildView) -> BuildSummary:
+        b = v.build
+        actor = ActorOut(username=b.actor_username, fullname=b.actor_fullname)
+        return cls(
+            component_id=b.component_id,
+            pipeline_id=b.pipeline_id,
+            build_version=b.build_version,
+            status=v.status,
+            pipeline_name=b.pipeline_name,
+            dashboard_url=b.dashboard_url,
+            actor=actor if b.actor_username else None,
+            branch=b.branch,
+            commit_sha=b.commit_sha,
+            result_types=list(b.result_types),
+            started_at=b.started_at,
+            ended_at=b.ended_at,
+            duration_seconds=v.duration_seconds,
+            last_event_at=b.last_event_at,
+            end_result=b.end_result,
+        )
+
+
+class RequirementOut(ApiModel):
+    requirement: str
+    satisfied: bool
+
+
+class EventOut(ApiModel):
+    type: str
+    created_at: datetime | None
+    received_at: datetime
+    summary: str | None
+
+
+class BuildDetailOut(BuildSummary):
+    git_revision: GitRevisionOut | None
+    # Each result: {"type", ...its wire fields..., "receivedAt"}.
+    results: list[dict[str, str]]
+    required_results: list[RequirementOut]
+    missing_results: list[str]
+    events: list[EventOut]
+
+    @classmethod
+    def of_detail(cls, d: BuildDetail) -> BuildDetailOut:
+        summary = BuildSummary.of(d.view).model_dump(by_alias=False)
+        revision = next((r.fields for r in d.results if r.type == "git-revision"), None)
+        return cls(
+            **summary,
+            git_revision=GitRevisionOut.model_validate(revision) if revision else None,
+            results=[
+                {"type": r.type, **r.fields, "receivedAt": r.received_at.isoformat()}
+                for r in d.results
+            ],
+            required_results=[
+                RequirementOut(requirement=label, satisfied=ok) for label, ok in d.required
+            ],
+            missing_results=d.missing,
+            events=[EventOut.model_validate(e) for e in d.events],
+        )

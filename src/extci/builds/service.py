@@ -1,0 +1,108 @@
+"""Reading builds: the history of a component and the detail of one build."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from extci.builds import repository, state
+from extci.builds.models import Build, BuildEvent, BuildResult
+from extci.builds.repository import HistoryFilter
+from extci.components import service as components
+from extci.errors import FieldError, NotFound, ValidationFailed
+from extci.pagination import Page, decode_cursor, encode_cursor
+
+
+@dataclass(frozen=True)
+class BuildView:
+    """A build as readers see it: the stored row plus the derived status."""
+
+    build: Build
+    status: str
+
+    @property
+    def duration_seconds(self) -> float | None:
+        b = self.build
+        if b.ended_at is None:
+            return None
+        return max(0.0, (b.ended_at - b.started_at).total_seconds())
+
+
+@dataclass(frozen=True)
+class BuildDetail:
+    view: BuildView
+    kind: str
+    results: list[BuildResult]
+    events: list[BuildEvent]
+
+    @property
+    def required(self) -> list[tuple[str, bool]]:
+        present = frozenset(self.view.build.result_types)
+        return [(r.label, r.satisfied_by(present)) for r in state.requirements(self.kind)]
+
+    @property
+    def missing(self) -> list[str]:
+        return [label for label, ok in self.required if not ok]
+
+
+def view(build: Build, now: datetime, timeout: timedelta) -> BuildView:
+    return BuildView(build, state.visible_status(build.status, build.last_event_at, now, timeout))
+
+
+def history(
+    session: Session,
+    component_id: str,
+    *,
+    filters: HistoryFilter,
+    now: datetime,
+    timeout: timedelta,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[BuildView]:
+    components.get(session, component_id)
+    if filters.status is not None and filters.status not in state.STATUSES:
+        raise ValidationFailed(
+            f"Unknown build status {filters.status!r}.",
+            errors=[FieldError("/status", "must be one of: " + ", ".join(state.STATUSES))],
+        )
+    after = decode_cursor(cursor, 1)
+    if after is not None and not isinstance(after[0], int):
+        raise ValidationFailed("The cursor is not one this server issued.")
+    rows = repository.history(
+        session,
+        component_id,
+        filters=filters,
+        lost_before=now - timeout,
+        after_id=after[0] if after else None,
+        limit=limit + 1,
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].id)
+    return Page([view(b, now, timeout) for b in rows], next_cursor)
+
+
+def detail(
+    session: Session, component_id: str, pipeline_id: str, *, now: datetime, timeout: timedelta
+) -> BuildDetail:
+    component = components.get(session, component_id)
+    build = repository.by_pipeline(session, pipeline_id)
+    if build is None or build.component_id != component_id:
+        raise NotFound(f"Component {component_id!r} has no build {pipeline_id!r}.")
+    return BuildDetail(
+        view(build, now, timeout),
+        component.kind,
+        repository.results(session, build.id),
+        repository.events(session, build.id),
+    )
+
+
+def latest(
+    session: Session, component_ids: list[str], now: datetime, timeout: timedelta
+) -> dict[str, BuildView]:
+    return {
+        cid: view(b, now, timeout) for cid, b in repository.latest(session, component_ids).items()
+    }

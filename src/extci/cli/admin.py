@@ -1,0 +1,379 @@
+"""Server and admin commands: they work on the configured database directly.
+
+Thin edges: parse arguments, open one unit of work, call one service, print plain text.
+A secret a command creates is printed alone on stdout; everything else for people goes to
+stderr, so ``KEY=$(extci keys create ...)`` captures exactly the key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from extci.cli.output import duration, table, when
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from extci.config import Settings
+
+SERVER_EXTRA_HINT = "this command needs the server: pip install 'extci[server]'"
+
+
+def parse_expiry(text: str) -> datetime:
+    """``2027-01-31`` (expires at the end of that day, UTC) or an ISO 8601 date-time."""
+    try:
+        if len(text) == 10:
+            day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+            return day + timedelta(days=1)
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _settings() -> Settings:
+    from extci.config import Settings
+
+    return Settings()
+
+
+@contextmanager
+def _uow(settings: Settings) -> Iterator[Session]:
+    from extci import migrate
+    from extci.db import make_engine, make_session_factory, unit_of_work
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate.upgrade(engine)
+        with unit_of_work(make_session_factory(engine), write=True) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _run(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn domain errors into a readable message and exit code 1."""
+
+    def handler(args: argparse.Namespace) -> int:
+        try:
+            from extci.errors import ExtciError
+        except ImportError:
+            print(f"extci: {SERVER_EXTRA_HINT}", file=sys.stderr)
+            return 2
+        try:
+            return command(args)
+        except ExtciError as exc:
+            print(f"extci: {exc.detail}", file=sys.stderr)
+            for error in exc.errors:
+                print(f"  {error.pointer}: {error.detail}", file=sys.stderr)
+            return 1
+
+    return handler
+
+
+# ---- serve / db -----------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from extci.server import serve
+
+    return serve(host=args.host, port=args.port)
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    from extci import migrate
+    from extci.db import make_engine
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    print("database is at the latest schema", file=sys.stderr)
+    return 0
+
+
+# ---- users and tokens -----------------------------------------------------------------
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    from extci.accounts import service
+
+    password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
+    with _uow(_settings()) as session:
+        new = service.create_user(session, args.name, args.role, password)
+    print(f"created user {args.name} ({args.role})", file=sys.stderr)
+    if new.password is not None:
+        print(new.password)
+    return 0
+
+
+def cmd_tokens_create(args: argparse.Namespace) -> int:
+    from extci.accounts import service
+
+    settings = _settings()
+    with _uow(settings) as session:
+        user = service.get_user(session, args.user)
+        new = service.create_token(
+            session, settings.secret, user, name=args.name, expires_at=args.expires
+        )
+    print(new.secret)
+    return 0
+
+
+# ---- components and keys --------------------------------------------------------------
+
+
+def cmd_components_create(args: argparse.Namespace) -> int:
+    from extci.components import service
+
+    with _uow(_settings()) as session:
+        c = service.create(session, args.id, args.name, args.kind)
+    print(f"created {c.kind} {c.id} ({c.name}), CI mode {c.ci_mode}")
+    return 0
+
+
+def cmd_components_list(_args: argparse.Namespace) -> int:
+    from extci.components import service
+
+    rows: list[list[str]] = []
+    with _uow(_settings()) as session:
+        cursor = None
+        while True:
+            page = service.listing(session, cursor=cursor, limit=200)
+            rows += [[c.id, c.name, c.kind, c.ci_mode] for c in page.items]
+            if (cursor := page.next_cursor) is None:
+                break
+    print(table(["ID", "NAME", "KIND", "CI MODE"], rows, empty="no components"))
+    return 0
+
+
+def cmd_components_ci_mode(args: argparse.Namespace) -> int:
+    from extci.components import service
+
+    with _uow(_settings()) as session:
+        c = service.set_ci_mode(session, args.id, args.mode)
+    builds = "on" if c.platform_builds else "off"
+    print(f"{c.id}: CI mode {c.ci_mode} (platform Release and Preview builds {builds})")
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from extci.keys import service
+
+    settings = _settings()
+    with _uow(settings) as session:
+        new = service.create(
+            session,
+            settings.secret,
+            args.component,
+            name=args.name,
+            expires_at=args.expires,
+            created_by=f"cli:{getpass.getuser()}",
+        )
+    print(f"created CI key {new.key.id} ({new.key.hint}); it is shown once", file=sys.stderr)
+    print(new.secret)
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    from extci.clock import utcnow
+    from extci.keys import service
+
+    with _uow(_settings()) as session:
+        keys = service.listing(session, args.component)
+        now = utcnow()
+        rows = [
+            [
+                str(k.id),
+                k.name,
+                k.hint,
+                k.effective_status(now),
+                when(k.expires_at),
+                when(k.created_at),
+                k.created_by,
+                when(k.last_used_at),
+            ]
+            for k in keys
+        ]
+    headers = ["ID", "NAME", "KEY", "STATUS", "EXPIRES", "CREATED", "BY", "LAST USED"]
+    print(table(headers, rows, empty="no CI keys"))
+    return 0
+
+
+KEY_ACTIONS = {"suspend": "suspended", "resume": "resumed", "delete": "deleted"}
+
+
+def _key_action(action: str) -> Callable[[argparse.Namespace], int]:
+    def command(args: argparse.Namespace) -> int:
+        from extci.keys import service
+
+        with _uow(_settings()) as session:
+            getattr(service, action)(session, args.component, args.key_id)
+        print(f"CI key {args.key_id} of {args.component}: {KEY_ACTIONS[action]}")
+        return 0
+
+    return command
+
+
+# ---- builds ---------------------------------------------------------------------------
+
+
+def cmd_builds_list(args: argparse.Namespace) -> int:
+    from extci.builds import service, state
+    from extci.builds.repository import HistoryFilter
+    from extci.clock import utcnow
+    from extci.components import service as components
+
+    settings = _settings()
+    with _uow(settings) as session:
+        kind = components.get(session, args.component).kind
+        page = service.history(
+            session,
+            args.component,
+            filters=HistoryFilter(status=args.status, branch=args.branch, version=args.version),
+            now=utcnow(),
+            timeout=settings.build_inactivity_timeout,
+            limit=args.limit,
+        )
+    rows = []
+    for v in page.items:
+        b = v.build
+        missing = state.missing_results(kind, b.result_types) if v.status == "INCOMPLETE" else []
+        rows.append(
+            [
+                b.pipeline_id,
+                b.build_version,
+                v.status,
+                b.branch or "",
+                (b.commit_sha or "")[:10],
+                when(b.started_at),
+                duration(v.duration_seconds),
+                ", ".join(missing),
+            ]
+        )
+    headers = ["PIPELINE ID", "VERSION", "STATUS", "BRANCH", "COMMIT", "STARTED", "DURATION"]
+    print(table([*headers, "MISSING"], rows, empty=f"no builds for {args.component}"))
+    return 0
+
+
+def cmd_builds_show(args: argparse.Namespace) -> int:
+    from extci.builds import service
+    from extci.clock import utcnow
+
+    settings = _settings()
+    with _uow(settings) as session:
+        d = service.detail(
+            session,
+            args.component,
+            args.pipeline_id,
+            now=utcnow(),
+            timeout=settings.build_inactivity_timeout,
+        )
+    b = d.view.build
+    actor = b.actor_username or "-"
+    if b.actor_fullname:
+        actor += f" ({b.actor_fullname})"
+    lines = [
+        f"Build {b.pipeline_id} of {b.component_id}",
+        f"  version:    {b.build_version}",
+        f"  status:     {d.view.status}",
+        f"  pipeline:   {b.pipeline_name or '-'}",
+        f"  dashboard:  {b.dashboard_url or '-'}",
+        f"  actor:      {actor}",
+        f"  built from: {b.branch or '-'} {b.commit_sha or ''}".rstrip(),
+        f"  started:    {when(b.started_at)}",
+        f"  ended:      {when(b.ended_at)}  ({duration(d.view.duration_seconds)})",
+        "Required results:",
+        *(f"  [{'x' if ok else ' '}] {label}" for label, ok in d.required),
+        "Results:",
+        *(f"  {r.type}: " + ", ".join(f"{k}={v}" for k, v in r.fields.items()) for r in d.results),
+        "Events:",
+        *(
+            f"  {when(e.received_at)}  {e.type}" + (f"  {e.summary}" if e.summary else "")
+            for e in d.events
+        ),
+    ]
+    if d.missing and d.view.status != "BUILDING":
+        lines.insert(3, f"  missing:    {', '.join(d.missing)}")
+    print("\n".join(lines))
+    return 0
+
+
+# ---- the parser -----------------------------------------------------------------------
+
+
+def register(sub: Any) -> None:
+    def add(parent: Any, name: str, handler: Callable[[argparse.Namespace], int], **kw: Any) -> Any:
+        p = parent.add_parser(name, **kw)
+        p.set_defaults(handler=_run(handler))
+        return p
+
+    def group(name: str, help_text: str) -> Any:
+        p = sub.add_parser(name, help=help_text)
+        inner = p.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+        inner.required = True
+        return inner
+
+    serve = add(sub, "serve", cmd_serve, help="apply migrations and start the server")
+    serve.add_argument("--host", default=None, help="interface (default EXTCI_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default EXTCI_PORT or 8080)")
+
+    db = group("db", "database schema")
+    add(db, "upgrade", cmd_db_upgrade, help="apply migrations")
+
+    users = group("users", "user accounts")
+    p = add(users, "create", cmd_users_create, help="create a user")
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=["viewer", "editor", "admin"])
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin (else one is generated and printed)",
+    )
+
+    tokens = group("tokens", "personal access tokens")
+    p = add(tokens, "create", cmd_tokens_create, help="print a new personal access token")
+    p.add_argument("user")
+    p.add_argument("--name", required=True)
+    p.add_argument("--expires", type=parse_expiry, help="YYYY-MM-DD or ISO 8601 date-time")
+
+    comps = group("components", "components and their CI mode")
+    p = add(comps, "create", cmd_components_create, help="create a component")
+    p.add_argument("id", help="technical name: lowercase letters, digits and '-'")
+    p.add_argument("--kind", required=True, choices=["application-component", "library"])
+    p.add_argument("--name", help="display name (default: the id)")
+    add(comps, "list", cmd_components_list, help="list components")
+    p = add(comps, "ci-mode", cmd_components_ci_mode, help="switch CI mode")
+    p.add_argument("id")
+    p.add_argument("mode", choices=["external", "platform"])
+
+    keys = group("keys", "CI keys")
+    p = add(keys, "create", cmd_keys_create, help="print a new CI key")
+    p.add_argument("component")
+    p.add_argument("--name", required=True)
+    p.add_argument("--expires", type=parse_expiry, help="YYYY-MM-DD or ISO 8601 date-time")
+    p = add(keys, "list", cmd_keys_list, help="list a component's CI keys")
+    p.add_argument("component")
+    for action in KEY_ACTIONS:
+        p = add(keys, action, _key_action(action), help=f"{action} a CI key")
+        p.add_argument("component")
+        p.add_argument("key_id", type=int)
+
+    builds = group("builds", "build history")
+    p = add(builds, "list", cmd_builds_list, help="a component's build history, newest first")
+    p.add_argument("component")
+    p.add_argument("--status", help="BUILDING, SUCCESSFUL, INCOMPLETE, FAILED, CANCELLED, LOST")
+    p.add_argument("--branch")
+    p.add_argument("--version")
+    p.add_argument("--limit", type=int, default=50)
+    p = add(builds, "show", cmd_builds_show, help="one build in detail")
+    p.add_argument("component")
+    p.add_argument("pipeline_id")

@@ -1,0 +1,49 @@
+"""The ``extci`` command.
+
+This module imports only the standard library: ``pip install extci`` (the reporter alone)
+must be able to run ``extci report ...``. Server commands import their dependencies when
+they run, and say which extra to install when those are missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from extci import __version__
+
+# Each subject registers its sub-commands on the parser; the handler is stored as
+# ``args.handler`` and returns the process exit code.
+Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def _registrars() -> list[Registrar]:
+    from extci.cli import admin
+    from extci.reporter import cli as reporter_cli
+
+    return [admin.register, reporter_cli.register]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="extci",
+        description="extci: External CI receiver (server, admin commands and CI reporter).",
+    )
+    parser.add_argument("--version", action="version", version=f"extci {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for register in _registrars():
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

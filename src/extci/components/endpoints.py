@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
+
+from extci.accounts.dependencies import Admin, Editor, Viewer
+from extci.builds import service as builds
+from extci.builds.schemas import BuildSummary
+from extci.clock import utcnow
+from extci.components import service
+from extci.components.models import Component
+from extci.components.schemas import CIModeChange, ComponentCreate, ComponentOut, ComponentPatch
+from extci.dependencies import SessionDep, SettingsDep
+from extci.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from extci.schemas import PageOut
+
+router = APIRouter(prefix="/components", tags=["components"])
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+def present(session: Session, settings: SettingsDep, rows: list[Component]) -> list[ComponentOut]:
+    latest = builds.latest(
+        session, [c.id for c in rows], utcnow(), settings.build_inactivity_timeout
+    )
+    out = []
+    for c in rows:
+        item = ComponentOut.model_validate(c)
+        if c.id in latest:
+            item.latest_build = BuildSummary.of(latest[c.id])
+        out.append(item)
+    return out
+
+
+@router.get("", response_model=PageOut[ComponentOut])
+def list_components(
+    session: SessionDep,
+    settings: SettingsDep,
+    _user: Viewer,
+    kind: str | None = None,
+    ciMode: str | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> PageOut[ComponentOut]:
+    page = service.listing(session, kind=kind, ci_mode=ciMode, query=q, cursor=cursor, limit=limit)
+    return PageOut(items=present(session, settings, page.items), next_cursor=page.next_cursor)
+
+
+@router.post("", status_code=201, response_model=ComponentOut)
+def create_component(session: SessionDep, body: ComponentCreate, _user: Editor) -> ComponentOut:
+    return ComponentOut.model_validate(service.create(session, body.id, body.name, body.kind))
+
+
+@router.get("/{component_id}", response_model=ComponentOut)
+def get_component(
+    session: SessionDep, settings: SettingsDep, component_id: str, _user: Viewer
+) -> ComponentOut:
+    return present(session, settings, [service.get(session, component_id)])[0]
+
+
+@router.patch("/{component_id}", response_model=ComponentOut)
+def patch_component(
+    session: SessionDep, settings: SettingsDep, component_id: str, body: ComponentPatch, _u: Editor
+) -> ComponentOut:
+    return present(session, settings, [service.rename(session, component_id, body.name)])[0]
+
+
+@router.delete("/{component_id}", status_code=204)
+def delete_component(session: SessionDep, component_id: str, _user: Admin) -> Response:
+    service.delete(session, component_id)
+    return Response(status_code=204)
+
+
+@router.put("/{component_id}/ci-mode", response_model=ComponentOut)
+def put_ci_mode(
+    session: SessionDep, settings: SettingsDep, component_id: str, body: CIModeChange, _u: Editor
+) -> ComponentOut:
+    component = service.set_ci_mode(session, component_id, body.mode)
+    return present(session, settings, [component])[0]

@@ -1,0 +1,64 @@
+"""All SQL about components."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+
+from extci.components.models import Component
+
+
+def get(session: Session, component_id: str) -> Component | None:
+    return session.get(Component, component_id)
+
+
+def add(session: Session, component: Component) -> None:
+    session.add(component)
+    session.flush()
+
+
+def delete(session: Session, component: Component) -> None:
+    # Keys, builds, results and events go with it through ON DELETE CASCADE.
+    session.delete(component)
+    session.flush()
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def listing(
+    session: Session,
+    *,
+    kind: str | None,
+    ci_mode: str | None,
+    query: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Component]:
+    """Newest first, keyset on (created_at, id)."""
+    stmt: Select[Component] = select(Component)
+    if kind:
+        stmt = stmt.where(Component.kind == kind)
+    if ci_mode:
+        stmt = stmt.where(Component.ci_mode == ci_mode)
+    if query:
+        pattern = f"%{_escape_like(query.lower())}%"
+        stmt = stmt.where(
+            or_(
+                Component.id.like(pattern, escape="\\"),
+                Component.name.ilike(pattern, escape="\\"),
+            )
+        )
+    if after is not None:
+        created_at, component_id = after
+        stmt = stmt.where(
+            or_(
+                Component.created_at < created_at,
+                and_(Component.created_at == created_at, Component.id < component_id),
+            )
+        )
+    stmt = stmt.order_by(Component.created_at.desc(), Component.id.desc()).limit(limit)
+    return list(session.execute(stmt).scalars())

@@ -1,0 +1,98 @@
+"""One typed settings object, read from ``EXTCI_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Accept ``90``, ``90s``, ``15m``, ``24h``, ``7d`` (a bare number is seconds)."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError("expected a duration such as 90s, 15m, 24h or 7d")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EXTCI_", extra="ignore")
+
+    env: str = Field("development", description="development or production")
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    secret_key: str = ""
+    rate_limit_per_minute: int = Field(100, ge=1)
+    max_body_bytes: int = Field(262144, ge=1024)
+    max_payload_items: int = Field(100, ge=1)
+    max_id_length: int = Field(255, ge=1)
+    max_version_length: int = Field(128, ge=1)
+    max_url_length: int = Field(2048, ge=1)
+    max_string_length: int = Field(1024, ge=1)
+    build_inactivity_timeout: Duration = timedelta(hours=24)
+    public_url: str = ""
+    # The first start prints the generated admin password; tests turn this off.
+    create_admin: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Settings:
+        if self.env == "production":
+            if self.secret_key and len(self.secret_key) < 32:
+                raise ValueError("EXTCI_SECRET_KEY must be at least 32 characters in production")
+        elif self.env != "development":
+            raise ValueError("EXTCI_ENV must be 'development' or 'production'")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'extci.db').as_posix()}"
+
+    @cached_property
+    def secret(self) -> bytes:
+        """The key for the keyed hashes of CI keys, tokens and sessions.
+
+        Taken from EXTCI_SECRET_KEY, or generated once and kept in the data directory with
+        mode 0600 so that every process sharing that directory agrees on it.
+        """
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process won the race; read what it wrote
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

@@ -1,0 +1,40 @@
+"""Request-scoped dependencies shared by every edge: the runtime and the unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from extci.config import Settings
+from extci.db import unit_of_work
+from extci.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_settings(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
+    """One unit of work per request: commits when the route returns, before the response is
+    sent (scope="function"), and rolls back when it raises. Writes take SQLite's write lock
+    up front so concurrent writers queue instead of failing."""
+    write = request.method not in ("GET", "HEAD", "OPTIONS")
+    with unit_of_work(runtime.sessions, write=write) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -1,0 +1,81 @@
+"""One error base class with a status code; one handler renders problem+json (RFC 9457)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class FieldError:
+    pointer: str  # JSON pointer into the request body, e.g. /payload/1/commitSha
+    detail: str
+
+
+class ExtciError(Exception):
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers or {}
+
+    def problem(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"urn:extci:problem:{self.slug}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors:
+            body["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in self.errors]
+        return body
+
+
+class BadRequest(ExtciError):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
+class ValidationFailed(ExtciError):
+    status, slug, title = 400, "validation-error", "Invalid request"
+
+
+class Unauthorized(ExtciError):
+    status, slug, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(ExtciError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(ExtciError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(ExtciError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(ExtciError):
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class UnsupportedMediaType(ExtciError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class TooManyRequests(ExtciError):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+
+class ServiceUnavailable(ExtciError):
+    status, slug, title = 503, "unavailable", "Service unavailable"

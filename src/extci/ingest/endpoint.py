@@ -1,0 +1,96 @@
+"""``POST /ci/webhook``: read raw bytes, validate once, ingest in one transaction, answer
+after the commit. Order of checks: key (401) → rate limit (429) → media type (415) →
+size (413) → body (400) → the event's own rules (403/404/409)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from extci.clock import utcnow
+from extci.db import unit_of_work
+from extci.errors import ExtciError, PayloadTooLarge, TooManyRequests, UnsupportedMediaType
+from extci.ingest import service
+from extci.ingest.events import WIRE_VERSION, EndEvent, ResultEvent, StartEvent
+from extci.ingest.openapi import WEBHOOK_OPENAPI
+from extci.ingest.parse import parse_event
+from extci.keys import service as keys
+from extci.runtime import Runtime
+
+router = APIRouter()
+
+ACCEPTED_MEDIA_TYPES = frozenset({WIRE_VERSION, "application/json"})
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _authenticate(runtime: Runtime, presented: str | None) -> keys.AuthenticatedKey:
+    with unit_of_work(runtime.sessions) as session:
+        return keys.authenticate(session, runtime.settings.secret, presented)
+
+
+def _ingest(
+    runtime: Runtime, event: StartEvent | ResultEvent | EndEvent, key: keys.AuthenticatedKey
+) -> service.Outcome:
+    now = utcnow()
+    with unit_of_work(runtime.sessions, write=True) as uow:
+        outcome = service.ingest(
+            uow, event, key, now=now, inactivity_timeout=runtime.settings.build_inactivity_timeout
+        )
+        keys.note_use(uow, key, now)
+    return outcome  # committed: only now may the CI hear 200
+
+
+@router.post("/ci/webhook", tags=["webhook"], openapi_extra=WEBHOOK_OPENAPI, response_model=None)
+async def webhook(
+    request: Request,
+    x_codenow_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    key = await run_in_threadpool(_authenticate, runtime, x_codenow_api_key)
+    quota = runtime.rate_limiter.hit(key.id)
+    headers = quota.headers()
+    try:
+        if not quota.allowed:
+            raise TooManyRequests(
+                f"More than {quota.limit} requests a minute with this CI key; "
+                f"retry in {quota.reset_seconds} s."
+            )
+        if _media_type(request.headers.get("content-type")) not in ACCEPTED_MEDIA_TYPES:
+            raise UnsupportedMediaType(
+                f"Send the event as {WIRE_VERSION} (application/json is accepted too)."
+            )
+        body = await _read_body(request, runtime.settings.max_body_bytes)
+        event = parse_event(body, runtime.limits)
+        outcome = await run_in_threadpool(_ingest, runtime, event, key)
+    except ExtciError as exc:
+        exc.headers = {**headers, **exc.headers}
+        raise
+    content: dict[str, Any] = {
+        "pipelineId": outcome.pipeline_id,
+        "componentId": outcome.component_id,
+        "buildStatus": outcome.build_status,
+        "duplicate": outcome.duplicate,
+    }
+    accept = request.headers.get("accept", "")
+    media_type = WIRE_VERSION if WIRE_VERSION in accept else "application/json"
+    return JSONResponse(content, headers=headers, media_type=media_type)

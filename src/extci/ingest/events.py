@@ -1,0 +1,234 @@
+"""Wire schemas of the CodeNOW External CI v1 events (ci-events.md §2).
+
+The body is validated once, from raw bytes, into a discriminated union keyed by ``type``;
+only these typed values travel inward. Length and character limits are configurable, so
+they are checked against a ``Limits`` passed as validation context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationInfo,
+)
+
+WIRE_VERSION = "application/vnd.codenow.v1+json"
+START = "codenow.ci.start.event"
+RESULT = "codenow.ci.result.event"
+END = "codenow.ci.end.event"
+EVENT_TYPES = (START, RESULT, END)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_id_length: int = 255
+    max_version_length: int = 128
+    max_url_length: int = 2048
+    max_string_length: int = 1024
+    max_payload_items: int = 100
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _limits(info: ValidationInfo) -> Limits:
+    context = info.context
+    return context if isinstance(context, Limits) else DEFAULT_LIMITS
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _bounded(value: str, limit: int) -> str:
+    _no_nul(value)
+    if len(value) > limit:
+        raise ValueError(f"must be at most {limit} characters")
+    return value
+
+
+def _text(value: str, info: ValidationInfo) -> str:
+    return _bounded(value, _limits(info).max_string_length)
+
+
+def _identifier(value: str, info: ValidationInfo) -> str:
+    return _bounded(value, _limits(info).max_id_length)
+
+
+def _version(value: str, info: ValidationInfo) -> str:
+    return _bounded(value, _limits(info).max_version_length)
+
+
+def _location(value: str, info: ValidationInfo) -> str:
+    """A repository location: a URL, or scp-like git (git@host:org/repo) or a registry path."""
+    return _bounded(value, _limits(info).max_url_length)
+
+
+def _web_url(value: str, info: ValidationInfo) -> str:
+    """A link the UI renders: absolute http(s) only, so no javascript: or data: URL gets in."""
+    _bounded(value, _limits(info).max_url_length)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an absolute http or https URL")
+    return value
+
+
+NonEmpty = StringConstraints(min_length=1)
+Text = Annotated[str, NonEmpty, AfterValidator(_text)]
+OptionalText = Annotated[str, AfterValidator(_text)]
+Identifier = Annotated[str, NonEmpty, AfterValidator(_identifier)]
+BuildVersion = Annotated[str, NonEmpty, AfterValidator(_version)]
+Location = Annotated[str, NonEmpty, AfterValidator(_location)]
+WebUrl = Annotated[str, NonEmpty, AfterValidator(_web_url)]
+Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+
+
+class WireModel(BaseModel):
+    # Unknown properties are ignored (forward compatible); no type coercion (1 is not "1").
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+
+# ---- result items (§2.2) -------------------------------------------------------------
+
+
+class ResultItem(WireModel):
+    version: Literal["v1"]
+
+    def fields(self) -> dict[str, str]:
+        """The item's content as stored and compared: wire names, no type/version, no nulls."""
+        data = self.model_dump(by_alias=True, exclude={"type", "version"}, exclude_none=True)
+        return {k: str(v) for k, v in data.items()}
+
+
+class GitRevision(ResultItem):
+    type: Literal["git-revision"]
+    repository_url: Location = Field(alias="repositoryUrl")
+    branch: Text
+    commit_sha: Text = Field(alias="commitSha")
+
+
+class GitTag(ResultItem):
+    type: Literal["git-tag"]
+    tag: Text
+
+
+class CodeQuality(ResultItem):
+    type: Literal["code-quality"]
+    system: Text
+    url: WebUrl
+
+
+class Artifact(ResultItem):
+    repository_url: Location = Field(alias="repositoryUrl")
+    artifact_path: Text = Field(alias="artifactPath")
+    artifact_version: Text = Field(alias="artifactVersion")
+
+
+class Container(Artifact):
+    type: Literal["container"]
+    digest: Digest | None = None
+
+
+class Helm(Artifact):
+    type: Literal["helm"]
+    digest: Digest | None = None
+
+
+class Maven(Artifact):
+    type: Literal["maven"]
+
+
+class Npm(Artifact):
+    type: Literal["npm"]
+
+
+class Nuget(Artifact):
+    type: Literal["nuget"]
+
+
+class Link(ResultItem):
+    type: Literal["link"]
+    name: Text
+    url: WebUrl
+
+
+AnyResultItem = Annotated[
+    GitRevision | GitTag | CodeQuality | Container | Helm | Maven | Npm | Nuget | Link,
+    Field(discriminator="type"),
+]
+RESULT_TYPES = (
+    "git-revision",
+    "git-tag",
+    "code-quality",
+    "container",
+    "helm",
+    "maven",
+    "npm",
+    "nuget",
+    "link",
+)
+
+
+# ---- events (§2.1, §2.2, §2.3) -------------------------------------------------------
+
+
+class Actor(WireModel):
+    username: Text
+    fullname: OptionalText | None = None
+
+
+class Envelope(WireModel):
+    version: Literal["application/vnd.codenow.v1+json"]
+    pipeline_id: Identifier = Field(alias="pipelineId")
+    created_at: AwareDatetime | None = Field(default=None, alias="createdAt")
+
+
+class StartEvent(Envelope):
+    type: Literal["codenow.ci.start.event"]
+    component_id: Identifier = Field(alias="componentId")
+    build_version: BuildVersion = Field(alias="buildVersion")
+    actor: Actor | None = None
+    pipeline_name: OptionalText | None = Field(default=None, alias="pipelineName")
+    dashboard_url: WebUrl | None = Field(default=None, alias="dashboardUrl")
+
+    def content(self) -> dict[str, Any]:
+        """What a retried start must repeat to count as the same event (createdAt aside)."""
+        return self.model_dump(by_alias=True, exclude={"created_at", "version", "type"})
+
+
+def _payload_size(items: list[Any], info: ValidationInfo) -> list[Any]:
+    limit = _limits(info).max_payload_items
+    if len(items) > limit:
+        raise ValueError(f"must hold at most {limit} items")
+    return items
+
+
+class ResultEvent(Envelope):
+    type: Literal["codenow.ci.result.event"]
+    payload: Annotated[list[AnyResultItem], Field(min_length=1), AfterValidator(_payload_size)]
+
+
+class EndEvent(Envelope):
+    type: Literal["codenow.ci.end.event"]
+    result: Literal["SUCCESSFUL", "FAILED", "CANCELED"]
+
+
+Event = Annotated[StartEvent | ResultEvent | EndEvent, Field(discriminator="type")]
+EVENT_ADAPTER: TypeAdapter[StartEvent | ResultEvent | EndEvent] = TypeAdapter(Event)
+
+
+def received_time(event: StartEvent | ResultEvent | EndEvent, now: datetime) -> datetime:
+    return event.created_at or now

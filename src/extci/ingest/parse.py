@@ -1,0 +1,61 @@
+"""Bytes to a typed event, or a 400 whose ``errors`` point at the offending fields."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from extci.errors import BadRequest, FieldError, ValidationFailed
+from extci.ingest.events import (
+    EVENT_ADAPTER,
+    EVENT_TYPES,
+    RESULT_TYPES,
+    EndEvent,
+    Limits,
+    ResultEvent,
+    StartEvent,
+)
+
+_TAGS = frozenset(EVENT_TYPES) | frozenset(RESULT_TYPES)
+
+
+def _escape(part: str | int) -> str:
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+def _pointer(loc: tuple[str | int, ...]) -> str:
+    # The discriminated union puts the tag into the location; the body has no such level.
+    parts = [p for p in loc if not (isinstance(p, str) and p in _TAGS)]
+    return "".join("/" + _escape(p) for p in parts)
+
+
+def _message(error: ErrorDetails) -> tuple[tuple[str | int, ...], str]:
+    loc, kind = tuple(error["loc"]), error["type"]
+    if kind == "missing":
+        return loc, "field required"
+    if kind == "union_tag_not_found":
+        return (*loc, "type"), "field required"
+    if kind == "union_tag_invalid":
+        allowed = EVENT_TYPES if len(loc) == 0 else RESULT_TYPES
+        return (*loc, "type"), "must be one of: " + ", ".join(allowed)
+    if kind == "literal_error":
+        return loc, "must be " + error["msg"].removeprefix("Input should be ")
+    if kind == "value_error":
+        return loc, error["msg"].removeprefix("Value error, ")
+    return loc, error["msg"][:1].lower() + error["msg"][1:]
+
+
+def parse_event(body: bytes, limits: Limits) -> StartEvent | ResultEvent | EndEvent:
+    try:
+        return EVENT_ADAPTER.validate_json(body, context=limits)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        first = errors[0]["type"] if errors else ""
+        if first == "json_invalid":
+            raise BadRequest("The body is not valid JSON.") from None
+        if first in ("model_attributes_type", "dict_type") and errors[0]["loc"] == ():
+            raise BadRequest("The body must be a JSON object.") from None
+        fields = [FieldError(_pointer(loc), msg) for loc, msg in map(_message, errors)]
+        raise ValidationFailed(
+            f"The event has {len(fields)} invalid field(s).", errors=fields
+        ) from None

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from extci.accounts.dependencies import Editor, Viewer
+from extci.dependencies import SessionDep, SettingsDep
+from extci.keys import service
+from extci.keys.schemas import KeyCreate, KeyCreated, KeyOut
+
+router = APIRouter(prefix="/components/{component_id}/ci-keys", tags=["ci-keys"])
+
+
+@router.post("", status_code=201, response_model=KeyCreated)
+def create_key(
+    session: SessionDep, settings: SettingsDep, component_id: str, body: KeyCreate, user: Editor
+) -> KeyCreated:
+    new = service.create(
+        session,
+        settings.secret,
+        component_id,
+        name=body.name,
+        expires_at=body.expires_at,
+        created_by=user.username,
+    )
+    return KeyCreated(**KeyOut.of(new.key).model_dump(), key=new.secret)
+
+
+@router.get("", response_model=list[KeyOut])
+def list_keys(session: SessionDep, component_id: str, _user: Viewer) -> list[KeyOut]:
+    return [KeyOut.of(k) for k in service.listing(session, component_id)]
+
+
+@router.post("/{key_id}/suspend", response_model=KeyOut)
+def suspend_key(session: SessionDep, component_id: str, key_id: int, _user: Editor) -> KeyOut:
+    return KeyOut.of(service.suspend(session, component_id, key_id))
+
+
+@router.post("/{key_id}/resume", response_model=KeyOut)
+def resume_key(session: SessionDep, component_id: str, key_id: int, _user: Editor) -> KeyOut:
+    return KeyOut.of(service.resume(session, component_id, key_id))
+
+
+@router.delete("/{key_id}", status_code=204)
+def delete_key(session: SessionDep, component_id: str, key_id: int, _user: Editor) -> Response:
+    service.delete(session, component_id, key_id)
+    return Response(status_code=204)

@@ -1,0 +1,47 @@
+"""All SQL about CI keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from extci.keys.models import CIKey
+
+
+def by_hash(session: Session, key_hash: str) -> CIKey | None:
+    return session.execute(select(CIKey).where(CIKey.key_hash == key_hash)).scalar_one_or_none()
+
+
+def get(session: Session, component_id: str, key_id: int) -> CIKey | None:
+    stmt = select(CIKey).where(CIKey.id == key_id, CIKey.component_id == component_id)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def for_component(session: Session, component_id: str) -> list[CIKey]:
+    stmt = select(CIKey).where(CIKey.component_id == component_id).order_by(CIKey.id.desc())
+    return list(session.execute(stmt).scalars())
+
+
+def add(session: Session, key: CIKey) -> None:
+    session.add(key)
+    session.flush()
+
+
+def delete(session: Session, key: CIKey) -> None:
+    session.delete(key)
+    session.flush()
+
+
+def stamp_last_used(session: Session, key_id: int, now: datetime, stale_before: datetime) -> None:
+    """Write last-used only when the stored stamp is older than ``stale_before``: at most one
+    write per key per interval, whichever process serves the request."""
+    session.execute(
+        update(CIKey)
+        .where(
+            CIKey.id == key_id,
+            or_(CIKey.last_used_at.is_(None), CIKey.last_used_at < stale_before),
+        )
+        .values(last_used_at=now)
+    )

@@ -1,0 +1,124 @@
+"""CI keys: generation, lifecycle and authentication of webhook requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from extci import security
+from extci.clock import utcnow
+from extci.components import service as components
+from extci.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
+from extci.keys import repository
+from extci.keys.models import CIKey
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+# One body for every refused key, so a caller learns nothing about why.
+INVALID_KEY = "Missing or invalid CI key (X-Codenow-Api-Key)."
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: CIKey
+    secret: str  # shown once, never stored
+
+
+@dataclass(frozen=True)
+class AuthenticatedKey:
+    id: int
+    component_id: str
+    last_used_at: datetime | None
+
+
+def validate_key_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 255 or "\x00" in name:
+        raise ValidationFailed(
+            "Invalid key name.", errors=[FieldError("/name", "must be 1-255 characters")]
+        )
+    return name
+
+
+def create(
+    session: Session,
+    secret: bytes,
+    component_id: str,
+    *,
+    name: str,
+    expires_at: datetime | None,
+    created_by: str,
+) -> NewKey:
+    component = components.get(session, component_id)
+    if component.ci_mode != "external":
+        raise Conflict(
+            f"Component {component_id!r} is built by the platform; switch it to External CI "
+            "before generating a CI key."
+        )
+    now = utcnow()
+    if expires_at is not None and expires_at <= now:
+        raise ValidationFailed(
+            "The expiry lies in the past.",
+            errors=[FieldError("/expiresAt", "must be in the future")],
+        )
+    plaintext = security.generate_token(security.CI_KEY_PREFIX)
+    key = CIKey(
+        component_id=component_id,
+        name=validate_key_name(name),
+        key_hash=security.keyed_hash(secret, plaintext),
+        hint=security.token_hint(plaintext, security.CI_KEY_PREFIX),
+        status="ACTIVE",
+        expires_at=expires_at,
+        created_at=now,
+        created_by=created_by,
+    )
+    repository.add(session, key)
+    return NewKey(key, plaintext)
+
+
+def listing(session: Session, component_id: str) -> list[CIKey]:
+    components.get(session, component_id)
+    return repository.for_component(session, component_id)
+
+
+def get(session: Session, component_id: str, key_id: int) -> CIKey:
+    components.get(session, component_id)
+    key = repository.get(session, component_id, key_id)
+    if key is None:
+        raise NotFound(f"CI key {key_id} of component {component_id!r} does not exist.")
+    return key
+
+
+def suspend(session: Session, component_id: str, key_id: int) -> CIKey:
+    key = get(session, component_id, key_id)
+    key.status = "SUSPENDED"
+    return key
+
+
+def resume(session: Session, component_id: str, key_id: int) -> CIKey:
+    key = get(session, component_id, key_id)
+    key.status = "ACTIVE"
+    return key
+
+
+def delete(session: Session, component_id: str, key_id: int) -> None:
+    repository.delete(session, get(session, component_id, key_id))
+
+
+def authenticate(session: Session, secret: bytes, presented: str | None) -> AuthenticatedKey:
+    """The key behind a webhook request, or 401. Malformed keys never reach the database."""
+    if not presented or not security.token_is_well_formed(presented, security.CI_KEY_PREFIX):
+        raise Unauthorized(INVALID_KEY)
+    key = repository.by_hash(session, security.keyed_hash(secret, presented))
+    if key is None or key.effective_status(utcnow()) != "ACTIVE":
+        raise Unauthorized(INVALID_KEY)
+    return AuthenticatedKey(key.id, key.component_id, key.last_used_at)
+
+
+def note_use(session: Session, key: AuthenticatedKey, now: datetime) -> None:
+    """Record last use, at most once a minute per key (skipped without a query when the
+    stamp read during authentication is fresh)."""
+    stale_before = now - LAST_USED_RESOLUTION
+    if key.last_used_at is None or key.last_used_at < stale_before:
+        repository.stamp_last_used(session, key.id, now, stale_before)

@@ -1,0 +1,19 @@
+"""Every table, imported in one place for Alembic and the schema check."""
+
+from extci.accounts.models import PersonalAccessToken, User, WebSession
+from extci.builds.models import Build, BuildEvent, BuildResult
+from extci.components.models import Component
+from extci.db import Base
+from extci.keys.models import CIKey
+
+__all__ = [
+    "Base",
+    "Build",
+    "BuildEvent",
+    "BuildResult",
+    "CIKey",
+    "Component",
+    "PersonalAccessToken",
+    "User",
+    "WebSession",
+]

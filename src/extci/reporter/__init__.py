@@ -1,0 +1,1 @@
+"""The CI-side reporter: sends start, result and end events. Standard library only."""

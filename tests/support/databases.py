@@ -1,0 +1,86 @@
+"""Real databases for tests: a migrated SQLite file per test, and one migrated PostgreSQL
+database per test session, emptied between tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from extci import migrate
+from extci.db import make_engine
+from extci.models import Base
+
+PG_ADMIN_URL = os.environ.get(
+    "EXTCI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def postgres_unavailable_reason() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        return f"PostgreSQL at {PG_ADMIN_URL} is unreachable: {type(exc).__name__}"
+    return None
+
+
+def require_postgres() -> None:
+    reason = postgres_unavailable_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: the PostgreSQL half must run)")
+    pytest.skip(reason)
+
+
+class SQLiteTemplate:
+    """Migrate once, copy the file for each test: fast and fully isolated."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "template.db"
+        engine = make_engine(f"sqlite:///{self.path}")
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+
+    def fresh(self, directory: Path) -> str:
+        target = directory / "extci.db"
+        shutil.copyfile(self.path, target)
+        return f"sqlite:///{target}"
+
+
+class PostgresDatabase:
+    """A database of its own for this test session, dropped at the end."""
+
+    def __init__(self) -> None:
+        self.name = f"extci_test_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        admin.dispose()
+        self.url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + self.name
+        engine = make_engine(self.url)
+        migrate.upgrade(engine)
+        engine.dispose()
+
+    def empty(self) -> str:
+        engine = create_engine(self.url)
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return self.url
+
+    def drop(self) -> None:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        admin.dispose()

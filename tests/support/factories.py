@@ -1,0 +1,53 @@
+"""Plain ``make_x(...)`` factories: set up state through the services, in one unit of work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from extci.accounts import service as accounts
+from extci.components import service as components
+from extci.db import unit_of_work
+from extci.keys import service as keys
+
+
+def make_user(sessions: sessionmaker[Session], secret: bytes, username: str, role: str) -> str:
+    """Create a user and return a personal access token for it."""
+    with unit_of_work(sessions, write=True) as session:
+        user = accounts.create_user(session, username, role, "correct horse battery").user
+        return accounts.create_token(session, secret, user, name="test", expires_at=None).secret
+
+
+def make_component(
+    sessions: sessionmaker[Session],
+    component_id: str,
+    kind: str = "application-component",
+    *,
+    external: bool = True,
+) -> None:
+    with unit_of_work(sessions, write=True) as session:
+        components.create(session, component_id, None, kind)
+        if external:
+            components.set_ci_mode(session, component_id, "external")
+
+
+def make_key(
+    sessions: sessionmaker[Session],
+    secret: bytes,
+    component_id: str,
+    *,
+    name: str = "ci",
+    expires_at: datetime | None = None,
+) -> tuple[int, str]:
+    """A CI key for an external component: (key id, secret)."""
+    with unit_of_work(sessions, write=True) as session:
+        new = keys.create(
+            session,
+            secret,
+            component_id,
+            name=name,
+            expires_at=expires_at,
+            created_by="tests",
+        )
+        return new.key.id, new.secret
