@@ -17,6 +17,7 @@ from extci.runtime import Runtime
 from tests.support import events as ev
 from tests.support import factories
 from tests.support.databases import PostgresDatabase, SQLiteTemplate, require_postgres
+from tests.support.live import LiveServer
 
 SECRET = "test-secret-key-that-is-long-enough-for-hmac"
 
@@ -103,3 +104,13 @@ def api(settings: Settings) -> Iterator[Api]:
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, app.state.runtime)
     app.state.runtime.engine.dispose()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """The real server process (``extci serve``) on a free port with its own SQLite file."""
+    server = LiveServer(tmp_path / "server").start()
+    try:
+        yield server
+    finally:
+        server.stop()

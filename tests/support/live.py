@@ -1,0 +1,142 @@
+"""A real ``extci serve`` process on a free port with its own SQLite file, as a new user
+would run it; set up through the real CLI and JSON API."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+EXTCI = shutil.which("extci", path=str(Path(sys.executable).parent)) or "extci"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class LiveServer:
+    def __init__(self, data_dir: Path, *, extra_env: dict[str, str] | None = None) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.base_env = {
+            **os.environ,
+            "EXTCI_DATA_DIR": str(data_dir),
+            "EXTCI_DATABASE_URL": f"sqlite:///{data_dir / 'extci.db'}",
+            "EXTCI_CREATE_ADMIN": "false",
+            **(extra_env or {}),
+        }
+        self.log_path = data_dir / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.token = ""
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment for subprocesses (the CLI, the reporter) pointing at this server."""
+        return {**self.base_env, "EXTCI_URL": self.url}
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """Run an ``extci`` admin command against this server's database; return stdout."""
+        done = subprocess.run(
+            [EXTCI, *args],
+            env=self.base_env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise AssertionError(f"extci {' '.join(args)} failed: {done.stderr}")
+        return done.stdout
+
+    def start(self) -> LiveServer:
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [EXTCI, "serve", "--port", str(self.port)],
+                env=self.base_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as r:  # noqa: S310
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"server did not become ready: {self.log_path.read_text()}")
+        self.cli(
+            "users",
+            "create",
+            "tester",
+            "--role",
+            "admin",
+            "--password-stdin",
+            stdin="correct horse battery\n",
+        )
+        self.token = self.cli("tokens", "create", "tester", "--name", "tests").strip()
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    # ---- the JSON API, as a script would use it --------------------------------------
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(  # noqa: S310 - a local URL we built
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310
+            raw = r.read()
+        return json.loads(raw) if raw else None
+
+    def external_component(self, component_id: str, kind: str = "application-component") -> str:
+        """Create the component, switch it to External CI and return a fresh CI key."""
+        self.request(
+            "POST", "/api/v1/components", {"id": component_id, "name": component_id, "kind": kind}
+        )
+        self.request("PUT", f"/api/v1/components/{component_id}/ci-mode", {"mode": "external"})
+        created = self.request("POST", f"/api/v1/components/{component_id}/ci-keys", {"name": "ci"})
+        key: str = created["key"]
+        return key
+
+    def builds(self, component_id: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.request(
+            "GET", f"/api/v1/components/{component_id}/builds"
+        )["items"]
+        return items
+
+    def build(self, component_id: str, pipeline_id: str) -> dict[str, Any]:
+        quoted = urllib.parse.quote(pipeline_id, safe="")
+        detail: dict[str, Any] = self.request(
+            "GET", f"/api/v1/components/{component_id}/builds/{quoted}"
+        )
+        return detail
