@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from extci import __version__
@@ -18,7 +18,7 @@ from extci.accounts.endpoints import router as accounts_router
 from extci.builds.endpoints import router as builds_router
 from extci.components.endpoints import router as components_router
 from extci.config import Settings
-from extci.errors import ExtciError, FieldError, ServiceUnavailable, ValidationFailed
+from extci.errors import Conflict, ExtciError, FieldError, ServiceUnavailable, ValidationFailed
 from extci.health import router as health_router
 from extci.ingest.endpoint import router as webhook_router
 from extci.ingest.openapi import EVENT_DEFS
@@ -77,6 +77,13 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
     )
 
 
+async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
+    # Services check before they write; a constraint that still fires lost a race with a
+    # concurrent request doing the same thing. Retrying gives the ordinary answer.
+    log.info("integrity conflict: %s", type(exc).__name__)
+    return problem_response(Conflict("The request conflicts with a concurrent change; retry it."))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(
@@ -91,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ExtciError, _extci_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(DBAPIError, _database_unavailable)
     app.include_router(webhook_router)
