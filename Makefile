@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: run test install install-dev lint format clean
+.PHONY: run test install install-dev test-tools lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,15 @@ $(VENV)/.installed-dev: requirements/dev.lock pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements/dev.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.installed-server
+
+# gitlab-ci-local (npm) runs the GitLab CI example in the tests. Its native re2 dependency
+# compiles from source here, which takes minutes, so it is installed once, not per test run.
+GITLAB_CI_LOCAL := tools/gitlab-ci-local/node_modules/.bin/gitlab-ci-local
+$(GITLAB_CI_LOCAL): tools/gitlab-ci-local/package-lock.json
+	npm ci --no-audit --no-fund --prefix tools/gitlab-ci-local
+	touch $@
+
+test-tools: $(GITLAB_CI_LOCAL)
 
 install: $(VENV)/.installed-server
 

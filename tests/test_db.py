@@ -24,7 +24,7 @@ def test_sqlite_is_wal_full_sync_with_foreign_keys_and_busy_timeout(tmp_path: Pa
         "journal_mode": "wal",
         "synchronous": 2,
         "foreign_keys": 1,
-        "busy_timeout": 5000,
+        "busy_timeout": 15000,
     }
 
 
@@ -63,4 +63,3 @@ def test_unit_of_work_rolls_back_when_the_block_raises(database_url: str) -> Non
     # Times come back aware and in UTC on both databases.
     assert stored.created_at == now
     assert stored.created_at.tzinfo is not None
-

@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,10 +20,9 @@ from extci.config import Settings
 from extci.errors import Conflict, ExtciError, FieldError, ServiceUnavailable, ValidationFailed
 from extci.health import router as health_router
 from extci.ingest.endpoint import router as webhook_router
-from extci.ingest.openapi import EVENT_DEFS
 from extci.keys.endpoints import router as keys_router
+from extci.openapi import build as build_openapi
 from extci.runtime import Runtime
-from extci.schemas import Problem
 
 log = logging.getLogger("extci")
 PROBLEM_JSON = "application/problem+json"
@@ -109,20 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-            )
-            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-            schemas.update(EVENT_DEFS)
-            schemas["Problem"] = Problem.model_json_schema()
-            schema["components"]["securitySchemes"] = {
-                "bearer": {"type": "http", "scheme": "bearer", "description": "extci_pat_…"},
-                "ciKey": {"type": "apiKey", "in": "header", "name": "X-Codenow-Api-Key"},
-            }
-            app.openapi_schema = schema
+            app.openapi_schema = build_openapi(app)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

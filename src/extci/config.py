@@ -12,6 +12,9 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine
+
+from extci.db import make_engine
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -49,6 +52,8 @@ class Settings(BaseSettings):
     max_url_length: int = Field(2048, ge=1)
     max_string_length: int = Field(1024, ge=1)
     build_inactivity_timeout: Duration = timedelta(hours=24)
+    # SQLite only: how long a writer waits for the write lock before answering 503.
+    sqlite_busy_timeout: Duration = timedelta(seconds=15)
     public_url: str = ""
     # The first start prints the generated admin password; tests turn this off.
     create_admin: bool = True
@@ -88,6 +93,10 @@ class Settings(BaseSettings):
                 with os.fdopen(fd, "w") as f:
                     f.write(secrets.token_urlsafe(48))
         return path.read_text().strip().encode()
+
+    def make_engine(self) -> Engine:
+        busy_ms = int(self.sqlite_busy_timeout.total_seconds() * 1000)
+        return make_engine(self.resolved_database_url, sqlite_busy_timeout_ms=busy_ms)
 
     @property
     def base_url(self) -> str:

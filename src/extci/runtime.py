@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from extci.config import Settings
-from extci.db import make_engine, make_session_factory
+from extci.db import make_session_factory
 from extci.ingest.events import Limits
 from extci.ingest.ratelimit import RateLimiter
 
@@ -23,7 +23,7 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
-        engine = make_engine(settings.resolved_database_url)
+        engine = settings.make_engine()
         return cls(
             settings=settings,
             engine=engine,

@@ -6,8 +6,10 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from httpfakes import Servers
-from reporter_helpers import is_ci_variable
+
+from tests.reporter.httpfakes import Servers
+from tests.reporter.reporter_helpers import is_ci_variable
+from tests.support.live import LiveServer
 
 
 @pytest.fixture(autouse=True)
@@ -24,3 +26,17 @@ def servers() -> Iterator[Servers]:
     registry = Servers()
     yield registry
     registry.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One real server per test module (starting one takes seconds).
+
+    Shadows the per-test fixture of ``tests/conftest.py``; sharing is safe because every
+    reporter test creates its own component (``unique(...)``).
+    """
+    server = LiveServer(tmp_path_factory.mktemp("reporter-server")).start()
+    try:
+        yield server
+    finally:
+        server.stop()

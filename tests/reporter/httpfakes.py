@@ -121,7 +121,7 @@ class FaultProxy(_Base):
         self.forwarded += 1
         skip = {"host", "content-length", "connection"}
         headers = {k: v for k, v in request.headers.items() if k.lower() not in skip}
-        forward = urllib.request.Request(
+        forward = urllib.request.Request(  # noqa: S310 - the live server's http URL
             self.upstream + request.path, data=request.body, headers=headers, method="POST"
         )
         try:

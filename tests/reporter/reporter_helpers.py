@@ -59,9 +59,8 @@ def unique(prefix: str) -> str:
 
 
 def live_env(live_server: Any, ci_key: str, component: str, **extra: str) -> dict[str, str]:
-    """Environment of a CI job pointed at the live server."""
-    env = base_env(**dict(live_server.env))
-    env.update(EXTCI_URL=live_server.url, EXTCI_CI_KEY=ci_key, EXTCI_COMPONENT=component)
+    """Environment of a CI job pointed at the live server (and nothing of the server's)."""
+    env = base_env(EXTCI_URL=live_server.url, EXTCI_CI_KEY=ci_key, EXTCI_COMPONENT=component)
     env.update(extra)
     return env
 
@@ -75,7 +74,5 @@ def make_git_repo(path: Path, remote: str = "https://git.example.org/acme/orders
     (path / "README").write_text("demo\n")
     subprocess.run([*git, "add", "README"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "demo"], check=True)
-    done = subprocess.run(
-        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
-    )
+    done = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True)
     return done.stdout.strip()

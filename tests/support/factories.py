@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from extci.accounts import repository as accounts_repository
 from extci.accounts import service as accounts
+from extci.accounts.models import User
+from extci.clock import utcnow
 from extci.components import service as components
 from extci.db import unit_of_work
 from extci.keys import service as keys
+from extci.security import hash_password
+
+PASSWORD = "correct horse battery"
+
+
+@cache
+def _password_hash() -> str:
+    # argon2id is slow on purpose (~0.1-0.2 s); hash the shared test password once.
+    return hash_password(PASSWORD)
 
 
 def make_user(sessions: sessionmaker[Session], secret: bytes, username: str, role: str) -> str:
-    """Create a user and return a personal access token for it."""
+    """Create a user (password ``PASSWORD``) and return a personal access token for it."""
     with unit_of_work(sessions, write=True) as session:
-        user = accounts.create_user(session, username, role, "correct horse battery").user
+        user = User(
+            username=username, password_hash=_password_hash(), role=role, created_at=utcnow()
+        )
+        accounts_repository.add(session, user)
         return accounts.create_token(session, secret, user, name="test", expires_at=None).secret
 
 

@@ -37,7 +37,11 @@ class BuildSummary(ApiModel):
     @classmethod
     def of(cls, v: BuildView) -> BuildSummary:
         b = v.build
-        actor = ActorOut(username=b.actor_username, fullname=b.actor_fullname)
+        actor = (
+            ActorOut(username=b.actor_username, fullname=b.actor_fullname)
+            if b.actor_username
+            else None
+        )
         return cls(
             component_id=b.component_id,
             pipeline_id=b.pipeline_id,
@@ -45,7 +49,7 @@ class BuildSummary(ApiModel):
             status=v.status,
             pipeline_name=b.pipeline_name,
             dashboard_url=b.dashboard_url,
-            actor=actor if b.actor_username else None,
+            actor=actor,
             branch=b.branch,
             commit_sha=b.commit_sha,
             result_types=list(b.result_types),
@@ -66,10 +70,24 @@ class EventOut(ApiModel):
     type: str
     created_at: datetime | None
     received_at: datetime
-    summary: str | None
 
 
-class BuildDetailOut(BuildSummary):
+class BuildDetailOut(ApiModel):
+    """Exactly the document of management.md §2 (the history's summary fields such as
+    ``branch`` or ``resultTypes`` are not part of it)."""
+
+    component_id: str
+    pipeline_id: str
+    build_version: str
+    status: str
+    pipeline_name: str | None
+    dashboard_url: str | None
+    actor: ActorOut | None
+    started_at: datetime
+    ended_at: datetime | None
+    duration_seconds: float | None
+    last_event_at: datetime
+    end_result: str | None
     git_revision: GitRevisionOut | None
     # Each result: {"type", ...its wire fields..., "receivedAt"}.
     results: list[dict[str, str]]
@@ -79,10 +97,10 @@ class BuildDetailOut(BuildSummary):
 
     @classmethod
     def of_detail(cls, d: BuildDetail) -> BuildDetailOut:
-        summary = BuildSummary.of(d.view).model_dump(by_alias=False)
+        summary = BuildSummary.of(d.view)
         revision = next((r.fields for r in d.results if r.type == "git-revision"), None)
         return cls(
-            **summary,
+            **summary.model_dump(by_alias=False, include=_DETAIL_SUMMARY_FIELDS),
             git_revision=GitRevisionOut.model_validate(revision) if revision else None,
             results=[
                 {"type": r.type, **r.fields, "receivedAt": r.received_at.isoformat()}
@@ -92,5 +110,11 @@ class BuildDetailOut(BuildSummary):
                 RequirementOut(requirement=label, satisfied=ok) for label, ok in d.required
             ],
             missing_results=d.missing,
-            events=[EventOut.model_validate(e) for e in d.events],
+            events=[
+                EventOut(type=e.type, created_at=e.created_at, received_at=e.received_at)
+                for e in d.events
+            ],
         )
+
+
+_DETAIL_SUMMARY_FIELDS = set(BuildDetailOut.model_fields) & set(BuildSummary.model_fields)

@@ -48,9 +48,9 @@ def _settings() -> Settings:
 @contextmanager
 def _uow(settings: Settings) -> Iterator[Session]:
     from extci import migrate
-    from extci.db import make_engine, make_session_factory, unit_of_work
+    from extci.db import make_session_factory, unit_of_work
 
-    engine = make_engine(settings.resolved_database_url)
+    engine = settings.make_engine()
     try:
         migrate.upgrade(engine)
         with unit_of_work(make_session_factory(engine), write=True) as session:
@@ -90,10 +90,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
     from extci import migrate
-    from extci.db import make_engine
 
-    settings = _settings()
-    engine = make_engine(settings.resolved_database_url)
+    engine = _settings().make_engine()
     migrate.upgrade(engine)
     engine.dispose()
     print("database is at the latest schema", file=sys.stderr)

@@ -8,11 +8,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
+from extci import notify
 from extci.clock import utcnow
 from extci.db import unit_of_work
-from extci.errors import ExtciError, PayloadTooLarge, TooManyRequests, UnsupportedMediaType
+from extci.errors import (
+    ExtciError,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    TooManyRequests,
+    UnsupportedMediaType,
+)
 from extci.ingest import service
 from extci.ingest.events import WIRE_VERSION, EndEvent, ResultEvent, StartEvent
 from extci.ingest.openapi import WEBHOOK_OPENAPI
@@ -82,9 +90,20 @@ async def webhook(
         body = await _read_body(request, runtime.settings.max_body_bytes)
         event = parse_event(body, runtime.limits)
         outcome = await run_in_threadpool(_ingest, runtime, event, key)
+        if not outcome.duplicate:  # committed: nudge open pages (fire-and-forget, no I/O)
+            notify.publish(
+                request.app.state, outcome.component_id, outcome.pipeline_id, outcome.build_status
+            )
     except ExtciError as exc:
         exc.headers = {**headers, **exc.headers}
         raise
+    except DBAPIError as exc:
+        # Transient and not stored: a 503 like app.py's, but this request was authenticated,
+        # so it carries the rate-limit headers too (§7).
+        raise ServiceUnavailable(
+            "The database is busy or unreachable; retry shortly.",
+            headers={**headers, "retry-after": "1"},
+        ) from exc
     content: dict[str, Any] = {
         "pipelineId": outcome.pipeline_id,
         "componentId": outcome.component_id,

@@ -8,7 +8,7 @@ they are checked against a ``Limits`` passed as validation context.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -83,6 +83,15 @@ def _web_url(value: str, info: ValidationInfo) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an absolute http or https URL")
+    return value
+
+
+def _utc_representable(value: datetime) -> datetime:
+    """Stored as UTC: 9999-12-31T23:59-01:00 has no UTC datetime and must be a 400."""
+    try:
+        value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("must be a date-time that exists in UTC (years 1-9999)") from None
     return value
 
 
@@ -193,7 +202,9 @@ class Actor(WireModel):
 class Envelope(WireModel):
     version: Literal["application/vnd.codenow.v1+json"]
     pipeline_id: Identifier = Field(alias="pipelineId")
-    created_at: AwareDatetime | None = Field(default=None, alias="createdAt")
+    created_at: Annotated[AwareDatetime, AfterValidator(_utc_representable)] | None = Field(
+        default=None, alias="createdAt"
+    )
 
 
 class StartEvent(Envelope):

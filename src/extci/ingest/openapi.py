@@ -17,7 +17,7 @@ def event_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
     return schema, defs
 
 
-def _problem(description: str) -> dict[str, Any]:
+def problem_response(description: str) -> dict[str, Any]:
     return {
         "description": description,
         "content": {
@@ -36,6 +36,7 @@ WEBHOOK_OPENAPI: dict[str, Any] = {
         "`X-Codenow-Api-Key`. Answered only after the event is committed; every event is "
         "safe to send twice."
     ),
+    "security": [{"ciKey": []}],
     "parameters": [
         {
             "name": "X-Codenow-Api-Key",
@@ -84,14 +85,16 @@ WEBHOOK_OPENAPI: dict[str, Any] = {
                 }
             },
         },
-        "400": _problem("Not JSON, not an object, unknown type, missing or invalid field."),
-        "401": _problem("No valid CI key."),
-        "403": _problem("The key is not allowed for this component."),
-        "404": _problem("Component or pipeline run not found."),
-        "409": _problem("Lifecycle conflict, or the component is not in External CI mode."),
-        "413": _problem("Body over the size limit."),
-        "415": _problem("Unsupported Content-Type."),
-        "429": _problem("Rate limit reached; see Retry-After."),
-        "503": _problem("Transient: database busy or shutting down; retry after Retry-After."),
+        "400": problem_response("Not JSON, not an object, unknown type, missing or invalid field."),
+        "401": problem_response("No valid CI key."),
+        "403": problem_response("The key is not allowed for this component."),
+        "404": problem_response("Component or pipeline run not found."),
+        "409": problem_response("Lifecycle conflict, or the component is not in External CI mode."),
+        "413": problem_response("Body over the size limit."),
+        "415": problem_response("Unsupported Content-Type."),
+        "429": problem_response("Rate limit reached; see Retry-After."),
+        "503": problem_response(
+            "Transient: database busy or shutting down; retry after Retry-After."
+        ),
     },
 }

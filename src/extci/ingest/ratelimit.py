@@ -53,5 +53,6 @@ class RateLimiter:
                 self._windows = {
                     k: v for k, v in self._windows.items() if now - v[0] < WINDOW_SECONDS
                 }
-        reset = max(1, math.ceil(start + WINDOW_SECONDS - now))
+        # elapsed first: (start + 60) - now rounds to 60.000…01 and would ceil to 61.
+        reset = max(1, math.ceil(WINDOW_SECONDS - (now - start)))
         return Quota(allowed, self.per_minute, self.per_minute - count, reset)

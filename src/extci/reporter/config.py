@@ -1,0 +1,97 @@
+"""Settings of one ``extci report`` invocation: flags first, then ``EXTCI_*`` variables."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from extci.reporter.detect import CIContext, pipeline_id
+from extci.reporter.errors import ExitCode, ReporterError
+from extci.reporter.transport import RetryPolicy
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``1.5m``, ``500ms`` -> seconds (for argparse ``type=``)."""
+    match = _DURATION.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 60s, 2m, 500ms)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+@dataclass(frozen=True)
+class Settings:
+    url: str | None
+    ci_key: str | None
+    component: str | None
+    explicit_pipeline_id: str | None
+    policy: RetryPolicy
+    dry_run: bool
+    quiet: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
+        def pick(flag: str | None, name: str) -> str | None:
+            return flag or env.get(name, "").strip() or None
+
+        retry_for = args.retry_for
+        if retry_for is None:
+            try:
+                retry_for = parse_duration(env.get("EXTCI_RETRY_FOR") or "60s")
+            except argparse.ArgumentTypeError as error:
+                raise ReporterError(f"EXTCI_RETRY_FOR: {error}", ExitCode.USAGE) from None
+        return cls(
+            url=pick(args.server_url, "EXTCI_URL"),
+            ci_key=pick(args.ci_key, "EXTCI_CI_KEY"),
+            component=pick(args.component, "EXTCI_COMPONENT"),
+            explicit_pipeline_id=pick(args.pipeline_id, "EXTCI_PIPELINE_ID"),
+            policy=RetryPolicy(retry_for=retry_for, timeout=args.timeout),
+            dry_run=args.dry_run,
+            quiet=args.quiet,
+        )
+
+    def require_server(self) -> tuple[str, str]:
+        """URL and key, needed unless this is a dry run."""
+        missing = [
+            name
+            for name, value in (("EXTCI_URL", self.url), ("EXTCI_CI_KEY", self.ci_key))
+            if not value
+        ]
+        if missing:
+            raise ReporterError(
+                f"missing configuration: set {' and '.join(missing)} (or --server-url / --ci-key)",
+                ExitCode.USAGE,
+            )
+        assert self.url is not None
+        assert self.ci_key is not None
+        return self.url, self.ci_key
+
+    def require_component(self) -> str:
+        if not self.component:
+            raise ReporterError(
+                "missing configuration: set EXTCI_COMPONENT (or --component)", ExitCode.USAGE
+            )
+        return self.component
+
+    def pipeline_id(self, ctx: CIContext) -> str:
+        """An explicit id wins; in a known CI it is derived from the run; else an error."""
+        if self.explicit_pipeline_id:
+            return self.explicit_pipeline_id
+        if ctx.run_key is None:
+            where = "outside a known CI" if ctx.system == "local" else f"in {ctx.system}"
+            raise ReporterError(
+                f"no pipeline id {where}: set EXTCI_PIPELINE_ID (or --pipeline-id) "
+                "to an id unique to this run",
+                ExitCode.USAGE,
+            )
+        if not self.component:
+            raise ReporterError(
+                "missing configuration: set EXTCI_COMPONENT (or --component); the pipeline id "
+                "is derived from it, or set EXTCI_PIPELINE_ID",
+                ExitCode.USAGE,
+            )
+        return pipeline_id(self.component, ctx.run_key)

@@ -1,0 +1,132 @@
+"""Templates, their filters, and the headers every page carries."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+
+# Our own CSS and JS only: no inline script or style anywhere, so the policy can say so.
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "cache-control": "no-store",
+}
+
+
+def _asset_version() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.glob("*")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def when(value: datetime | None) -> Markup:
+    """A time the browser rewrites into the viewer's zone; ISO on hover; UTC without JS."""
+    if value is None:
+        return Markup('<span class="muted">—</span>')
+    utc = value.astimezone(UTC)
+    iso = utc.isoformat().replace("+00:00", "Z")
+    text = utc.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return Markup('<time datetime="{0}" title="{0}">{1}</time>').format(iso, text)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def live_duration(started: datetime, ended: datetime | None, seconds: float | None) -> Markup:
+    """A running build's duration ticks in the browser; a finished one is fixed."""
+    if ended is not None:
+        return Markup("<span>{}</span>").format(duration(seconds))
+    iso = started.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    elapsed = (datetime.now(UTC) - started).total_seconds()
+    return Markup('<span data-since="{}">{}</span>').format(iso, duration(elapsed))
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links become anchors; anything else (javascript:, data:) stays text."""
+    if url and url.lower().startswith(("https://", "http://")):
+        return url
+    return None
+
+
+def link(url: str | None, text: str | None = None) -> Markup:
+    label = text if text is not None else (url or "")
+    href = safe_url(url)
+    if href is None:
+        return Markup("<span>{}</span>").format(label)
+    return Markup('<a href="{}" rel="noopener noreferrer">{}</a>').format(href, label)
+
+
+def short_sha(sha: str | None) -> str:
+    return sha[:7] if sha else ""
+
+
+def pid(pipeline_id: str) -> str:
+    """A pipelineId in a URL path: every reserved character percent-encoded."""
+    return quote(pipeline_id, safe="")
+
+
+def status_badge(status: str) -> Markup:
+    return Markup('<span class="badge badge-{}">{}</span>').format(status.lower(), status)
+
+
+def _env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        when=when,
+        duration=duration,
+        short_sha=short_sha,
+        pid=pid,
+        badge=status_badge,
+        link=link,
+        safe_url=safe_url,
+    )
+    env.globals.update(live_duration=live_duration, asset_version=_asset_version(), escape=escape)
+    return env
+
+
+ENV = _env()
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    html = ENV.get_template(template).render({"request": request, **context})
+    return HTMLResponse(
+        html, status_code=status_code, headers={**SECURITY_HEADERS, **(headers or {})}
+    )

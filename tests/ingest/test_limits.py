@@ -1,0 +1,187 @@
+"""Limits (ci-events.md §2, §8): every limit at its value and one past it, with the
+defaults and with each limit configured smaller; NUL is refused in every string."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import Api
+from tests.ingest.conftest import (
+    MakeApi,
+    assert_problem,
+    build_detail,
+    pointers,
+    set_pointer,
+)
+from tests.support import events as ev
+
+DEFAULTS = {"id": 255, "version": 128, "url": 2048, "string": 1024}
+SMALL = {"id": 12, "version": 8, "url": 40, "string": 16}
+SETTING = {
+    "id": "max_id_length",
+    "version": "max_version_length",
+    "url": "max_url_length",
+    "string": "max_string_length",
+}
+
+
+def start2() -> dict[str, Any]:
+    return ev.start("p2", "comp")
+
+
+def result_with(item: dict[str, Any]) -> dict[str, Any]:
+    return ev.result("p1", item)
+
+
+# (name, event factory, pointer, kind of limit)
+FIELDS: list[tuple[str, Any, str, str]] = [
+    ("start.pipelineId", start2, "/pipelineId", "id"),
+    ("start.componentId", start2, "/componentId", "id"),
+    ("result.pipelineId", lambda: ev.result("p1", ev.git_tag()), "/pipelineId", "id"),
+    ("end.pipelineId", lambda: ev.end("p1"), "/pipelineId", "id"),
+    ("start.buildVersion", start2, "/buildVersion", "version"),
+    ("start.dashboardUrl", start2, "/dashboardUrl", "url"),
+    (
+        "git-revision.repositoryUrl",
+        lambda: result_with(ev.git_revision()),
+        "/payload/0/repositoryUrl",
+        "url",
+    ),
+    ("code-quality.url", lambda: result_with(ev.code_quality()), "/payload/0/url", "url"),
+    ("link.url", lambda: result_with(ev.link()), "/payload/0/url", "url"),
+    *[
+        (
+            f"{t}.repositoryUrl",
+            (lambda t=t: result_with(ev.artifact(t))),
+            "/payload/0/repositoryUrl",
+            "url",
+        )
+        for t in ("container", "helm", "maven", "npm", "nuget")
+    ],
+    ("start.actor.username", start2, "/actor/username", "string"),
+    ("start.actor.fullname", start2, "/actor/fullname", "string"),
+    ("start.pipelineName", lambda: {**start2(), "pipelineName": "x"}, "/pipelineName", "string"),
+    ("git-revision.branch", lambda: result_with(ev.git_revision()), "/payload/0/branch", "string"),
+    (
+        "git-revision.commitSha",
+        lambda: result_with(ev.git_revision()),
+        "/payload/0/commitSha",
+        "string",
+    ),
+    ("git-tag.tag", lambda: result_with(ev.git_tag()), "/payload/0/tag", "string"),
+    ("code-quality.system", lambda: result_with(ev.code_quality()), "/payload/0/system", "string"),
+    ("link.name", lambda: result_with(ev.link()), "/payload/0/name", "string"),
+    *[
+        (f"{t}.{f}", (lambda t=t: result_with(ev.artifact(t))), f"/payload/0/{f}", "string")
+        for t in ("container", "helm", "maven", "npm", "nuget")
+        for f in ("artifactPath", "artifactVersion")
+    ],
+]
+
+
+# A long id that passes validation names a pipeline or component that does not exist.
+UNKNOWN_AT_LIMIT = {"start.componentId", "result.pipelineId", "end.pipelineId"}
+
+
+def value_of_length(kind: str, n: int) -> str:
+    if kind == "url":
+        prefix = "https://x.example/"
+        return prefix + "a" * (n - len(prefix))
+    return "a" * n
+
+
+@pytest.fixture(params=["defaults", "configured"])
+def limited(request: pytest.FixtureRequest, make_api: MakeApi) -> tuple[Api, dict[str, int]]:
+    if request.param == "defaults":
+        api, limits = make_api(), DEFAULTS
+    else:
+        api = make_api(**{SETTING[k]: v for k, v in SMALL.items()})
+        limits = SMALL
+    api.component("comp")
+    key = api.key("comp")
+    api.runtime.test_key = key  # type: ignore[attr-defined]
+    assert api.send(ev.start("p1", "comp"), key).status_code == 200
+    return api, limits
+
+
+@pytest.mark.parametrize(("name", "factory", "pointer", "kind"), FIELDS, ids=[f[0] for f in FIELDS])
+def test_field_at_its_limit_passes_and_one_over_is_400(
+    limited: tuple[Api, dict[str, int]], name: str, factory: Any, pointer: str, kind: str
+) -> None:
+    api, limits = limited
+    key = api.runtime.test_key  # type: ignore[attr-defined]
+    limit = limits[kind]
+    at = api.send(set_pointer(factory(), pointer, value_of_length(kind, limit)), key)
+    assert at.status_code != 400, at.text
+    assert at.status_code == (404 if name in UNKNOWN_AT_LIMIT else 200), at.text
+
+    over = api.send(set_pointer(factory(), pointer, value_of_length(kind, limit + 1)), key)
+    assert pointers(over) == [pointer]
+    assert str(limit) in assert_problem(over, 400)["errors"][0]["detail"]
+
+
+def test_payload_item_count_limit(limited: tuple[Api, dict[str, int]]) -> None:
+    api, limits = limited
+    key = api.runtime.test_key  # type: ignore[attr-defined]
+    n = 100 if limits is DEFAULTS else api.runtime.settings.max_payload_items
+    over = ev.result("p1", *[ev.git_tag(f"v{i}") for i in range(n + 1)])
+    assert pointers(api.send(over, key)) == ["/payload"]
+    at = ev.result("p1", *[ev.git_tag(f"v{i}") for i in range(n)])
+    assert api.send(at, key).status_code == 200
+    assert len(build_detail(api, "comp", "p1")["results"]) == n
+
+
+def test_payload_item_count_is_configurable(make_api: MakeApi) -> None:
+    api = make_api(max_payload_items=3)
+    api.component("comp")
+    key = api.key("comp")
+    api.send(ev.start("p1", "comp"), key)
+    assert pointers(api.send(ev.result("p1", *[ev.git_tag(f"v{i}") for i in range(4)]), key)) == [
+        "/payload"
+    ]
+    assert (
+        api.send(ev.result("p1", *[ev.git_tag(f"v{i}") for i in range(3)]), key).status_code == 200
+    )
+
+
+def padded(event: dict[str, Any], size: int) -> bytes:
+    body = json.dumps(event).encode()
+    return body[:-1] + b" " * (size - len(body)) + b"}"
+
+
+def test_body_limit_is_configurable(make_api: MakeApi) -> None:
+    api = make_api(max_body_bytes=2048)
+    api.component("comp")
+    key = api.key("comp")
+    assert_problem(api.send(padded(ev.start("p1", "comp"), 2049), key), 413)
+    assert api.send(padded(ev.start("p1", "comp"), 2048), key).status_code == 200
+
+
+# ---- NUL ------------------------------------------------------------------------------------
+
+NUL_FIELDS = [(f[0], f[1], f[2]) for f in FIELDS] + [
+    ("start.version", start2, "/version"),
+    ("start.type", start2, "/type"),
+    ("git-tag.version", lambda: result_with(ev.git_tag()), "/payload/0/version"),
+    ("end.result", lambda: ev.end("p1"), "/result"),
+]
+
+
+@pytest.mark.parametrize(("name", "factory", "pointer"), NUL_FIELDS, ids=[f[0] for f in NUL_FIELDS])
+def test_nul_is_refused_in_every_string(api: Api, name: str, factory: Any, pointer: str) -> None:
+    api.component("comp")
+    key = api.key("comp")
+    api.send(ev.start("p1", "comp"), key)
+    event = factory()
+    original = event
+    for part in pointer.split("/")[1:]:
+        original = original[int(part)] if isinstance(original, list) else original[part]
+    value = f"{original}\x00" if isinstance(original, str) else "x\x00y"
+    r = api.send(set_pointer(event, pointer, value), key)
+    assert pointer in pointers(r)
+    detail = build_detail(api, "comp", "p1")
+    assert detail["results"] == []
+    assert detail["status"] == "BUILDING"

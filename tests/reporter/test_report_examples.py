@@ -1,0 +1,247 @@
+"""The ready-made pipelines in examples/, executed against a live server, not parsed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.reporter.ci_emulation import parse_github, parse_jenkinsfile, run_github_steps
+from tests.reporter.reporter_helpers import (
+    EXAMPLES,
+    REPO,
+    base_env,
+    live_env,
+    make_git_repo,
+    unique,
+)
+
+pytestmark = pytest.mark.slow
+
+# Read before any fixture clears CI variables: in CI a missing tool is a failure.
+IN_CI = os.environ.get("CI") == "true"
+GITLAB_CI_LOCAL_DIR = REPO / "tools" / "gitlab-ci-local"
+GITLAB_CI_LOCAL = GITLAB_CI_LOCAL_DIR / "node_modules" / ".bin" / "gitlab-ci-local"
+DEPLOYABLE = {"container", "helm", "git-revision"}
+
+
+def new_component(live_server: Any, **extra: str) -> tuple[str, dict[str, str]]:
+    component = unique("orders")
+    key = live_server.external_component(component)
+    return component, live_env(live_server, key, component, **extra)
+
+
+def only_build(live_server: Any, component: str) -> dict[str, Any]:
+    [summary] = live_server.builds(component)
+    detail: dict[str, Any] = live_server.build(component, summary["pipelineId"])
+    return detail
+
+
+# ---- plain POSIX sh + curl -----------------------------------------------------------
+
+SHELL_EXAMPLE = EXAMPLES / "shell" / "extci-report.sh"
+SHELL_RESULTS = {
+    "EXTCI_BUILD_VERSION": "1.4.0",
+    "EXTCI_CONTAINER_REPOSITORY_URL": "registry.example.org",
+    "EXTCI_CONTAINER_PATH": "acme/orders",
+    "EXTCI_CONTAINER_VERSION": "1.4.0",
+    "EXTCI_HELM_REPOSITORY_URL": "oci://charts.example.org",
+    "EXTCI_HELM_PATH": "orders",
+    "EXTCI_HELM_VERSION": "1.4.0",
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "exit_code", "status"),
+    [("exit 0", 0, "SUCCESSFUL"), ("exit 3", 3, "FAILED")],
+)
+def test_shell_example(
+    live_server: Any, tmp_path: Path, command: str, exit_code: int, status: str
+) -> None:
+    sha = make_git_repo(tmp_path)
+    component, env = new_component(
+        live_server, EXTCI_PIPELINE_ID=unique("sh"), EXTCI_ACTOR="jdoe", **SHELL_RESULTS
+    )
+    done = subprocess.run(
+        ["sh", str(SHELL_EXAMPLE), "run", "sh", "-c", command],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == exit_code, done.stderr
+    build = only_build(live_server, component)
+    assert build["status"] == status
+    assert build["actor"]["username"] == "jdoe"
+    assert build["gitRevision"]["commitSha"] == sha
+    types = {r["type"] for r in build["results"]}
+    assert types == (DEPLOYABLE if exit_code == 0 else {"git-revision"})
+
+
+def test_shell_example_cancelled(live_server: Any, tmp_path: Path) -> None:
+    make_git_repo(tmp_path)
+    component, env = new_component(live_server, EXTCI_PIPELINE_ID=unique("sh"), **SHELL_RESULTS)
+    marker = tmp_path / "started"
+    process = subprocess.Popen(
+        ["sh", str(SHELL_EXAMPLE), "run", "sh", "-c", f"touch {marker}; exec sleep 60"],
+        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 143, err
+    assert only_build(live_server, component)["status"] == "CANCELLED"
+
+
+# ---- GitLab CI under gitlab-ci-local ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def gitlab_ci_local() -> Path:
+    """gitlab-ci-local from tools/gitlab-ci-local's lock file, installed on first use."""
+    if not GITLAB_CI_LOCAL.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            if IN_CI:
+                pytest.fail("npm is required in CI to install gitlab-ci-local")
+            pytest.skip("npm is not installed: cannot install gitlab-ci-local")
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(GITLAB_CI_LOCAL_DIR)],
+            check=True, timeout=1800,  # re2 compiles from source: minutes
+        )  # fmt: skip
+    return GITLAB_CI_LOCAL
+
+
+def gitlab_project(tmp_path: Path, component: str) -> Path:
+    """A git project holding the template and the example pipeline (component renamed)."""
+    project = tmp_path / "project"
+    (project / "examples" / "gitlab-ci").mkdir(parents=True)
+    template = EXAMPLES / "gitlab-ci" / "extci.gitlab-ci.yml"
+    shutil.copy(template, project / "examples" / "gitlab-ci" / template.name)
+    pipeline = (EXAMPLES / "gitlab-ci" / ".gitlab-ci.yml").read_text()
+    pipeline = pipeline.replace("EXTCI_COMPONENT: orders-service", f"EXTCI_COMPONENT: {component}")
+    (project / ".gitlab-ci.yml").write_text(pipeline)
+    make_git_repo(project, remote="https://gitlab.example.org/acme/orders.git")
+    return project
+
+
+@pytest.mark.parametrize(("fail", "status"), [(False, "SUCCESSFUL"), (True, "FAILED")])
+def test_gitlab_template_under_gitlab_ci_local(
+    live_server: Any, tmp_path: Path, gitlab_ci_local: Path, fail: bool, status: str
+) -> None:
+    component, env = new_component(live_server)
+    project = gitlab_project(tmp_path, component)
+    if fail:  # the same job, its script failing before the results are sent
+        text = (project / ".gitlab-ci.yml").read_text()
+        (project / ".gitlab-ci.yml").write_text(
+            text.replace("  script:\n", "  script:\n    - exit 1\n", 1)
+        )
+    variables = ["EXTCI_URL", "EXTCI_CI_KEY"]
+    args = [str(gitlab_ci_local), "--shell-executor-no-image"]
+    for name in variables:
+        args += ["--variable", f"{name}={env[name]}"]
+    done = subprocess.run(
+        args, env=base_env(), cwd=project, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert (done.returncode != 0) == fail, done.stdout + done.stderr
+    build = only_build(live_server, component)
+    assert build["status"] == status, done.stdout
+    assert build["pipelineId"].startswith(f"{component}/gitlab/")
+    assert build["gitRevision"]["repositoryUrl"] == "https://gitlab.example.org/acme/orders"
+    assert build["actor"]["username"]  # GITLAB_USER_LOGIN, as gitlab-ci-local sets it
+    types = {r["type"] for r in build["results"]}
+    assert types == ({"git-revision"} if fail else DEPLOYABLE)
+
+
+# ---- GitHub Actions: the workflow's steps and the composite action -----------------------
+
+
+def github_env(env: dict[str, str], tmp_path: Path, run_id: str) -> dict[str, str]:
+    sha = make_git_repo(tmp_path / "checkout")
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    return env | {
+        "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "acme/orders", "GITHUB_RUN_ID": run_id, "GITHUB_RUN_ATTEMPT": "1",
+        "GITHUB_RUN_NUMBER": "42", "GITHUB_ACTOR": "jdoe", "GITHUB_REF_NAME": "main",
+        "GITHUB_REF_TYPE": "branch", "GITHUB_SHA": sha, "RUNNER_TEMP": str(runner_temp),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(("fail", "status"), [(False, "SUCCESSFUL"), (True, "FAILED")])
+def test_github_actions_workflow(live_server: Any, tmp_path: Path, fail: bool, status: str) -> None:
+    component, env = new_component(live_server)
+    workflow_env, steps = parse_github(EXAMPLES / "github-actions" / "workflow.yml")
+    plain = {k: v for k, v in workflow_env.items() if "${{" not in v}
+    env = github_env({**env, **plain, "EXTCI_COMPONENT": component}, tmp_path, "5550001")
+    actions = {}
+    if not fail:
+        # The success run installs the reporter with the composite action, from this
+        # checkout, with no development venv on PATH.
+        actions = {"acme/extci/examples/github-actions@": EXAMPLES / "github-actions"}
+        venv_bin = str(Path(sys.executable).parent)
+        env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != venv_bin)
+    job_status, _env = run_github_steps(
+        steps,
+        env,
+        tmp_path / "checkout",
+        actions=actions,
+        fail_step="Build and push" if fail else None,
+    )
+    assert job_status == ("failure" if fail else "success")
+    build = only_build(live_server, component)
+    assert build["pipelineId"] == f"{component}/github/acme/orders/5550001/1"
+    assert build["status"] == status
+    assert build["buildVersion"] == "1.0.42"
+    assert build["dashboardUrl"] == "https://github.com/acme/orders/actions/runs/5550001/attempts/1"
+    assert build["actor"]["username"] == "jdoe"
+    assert {r["type"] for r in build["results"]} == ({"git-revision"} if fail else DEPLOYABLE)
+
+
+# ---- Jenkins: the declarative pipeline's sh steps ------------------------------------------
+
+
+@pytest.mark.parametrize(("fail", "status"), [(False, "SUCCESSFUL"), (True, "FAILED")])
+def test_jenkinsfile(live_server: Any, tmp_path: Path, fail: bool, status: str) -> None:
+    component, env = new_component(live_server)
+    environment, stages, post = parse_jenkinsfile(EXAMPLES / "jenkins" / "Jenkinsfile")
+    workspace = tmp_path / "workspace"
+    sha = make_git_repo(workspace)
+    env = {
+        **env, **{k: v for k, v in environment.items() if not k.startswith("EXTCI_")},
+        "JENKINS_URL": "https://jenkins.example.org/", "JOB_NAME": "orders/main",
+        "BUILD_NUMBER": "57", "BUILD_URL": "https://jenkins.example.org/job/orders/job/main/57/",
+        "WORKSPACE": str(workspace), "GIT_URL": "https://git.example.org/acme/orders.git",
+        "GIT_BRANCH": "origin/main", "GIT_COMMIT": sha, "VERSION": "1.0.57",
+    }  # fmt: skip
+    result = "SUCCESS"
+    for index, script in enumerate(stages):
+        if fail and index == 1:  # the build stage fails
+            script = "exit 1"
+        done = subprocess.run(["sh", "-e", "-c", script], env=env, cwd=workspace, check=False)
+        if done.returncode != 0:
+            result = "FAILURE"
+            break
+    for script in post:
+        subprocess.run(
+            ["sh", "-e", "-c", script],
+            env=env | {"BUILD_RESULT": result},
+            cwd=workspace,
+            check=True,
+        )
+    build = only_build(live_server, component)
+    assert build["pipelineId"] == f"{component}/jenkins/orders/main/57"
+    assert build["status"] == status
+    assert build["dashboardUrl"] == "https://jenkins.example.org/job/orders/job/main/57/"
+    assert build["gitRevision"] == {
+        "repositoryUrl": "https://git.example.org/acme/orders.git",
+        "branch": "main",
+        "commitSha": sha,
+    }
+    assert {r["type"] for r in build["results"]} == ({"git-revision"} if fail else DEPLOYABLE)

@@ -1,0 +1,45 @@
+"""``pip install extci`` alone gives a working reporter and no server dependency."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.reporter.reporter_helpers import REPO, base_env, make_git_repo, unique
+
+pytestmark = pytest.mark.slow
+
+# What a fresh venv may hold besides extci: the installer's own packages.
+INSTALLER = {"pip", "setuptools", "wheel"}
+
+
+def test_the_reporter_installs_alone_and_reports_a_failed_build(
+    live_server: Any, tmp_path: Path
+) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip"]
+    subprocess.run([*pip, "install", "--quiet", str(REPO)], check=True, timeout=600)
+    listed = subprocess.run(
+        [*pip, "list", "--format=json"], check=True, capture_output=True, text=True
+    )
+    installed = {p["name"].lower() for p in json.loads(listed.stdout)}
+    assert installed - INSTALLER == {"extci"}, f"installed: {sorted(installed)}"
+
+    # What a new user does: the reporter from that venv, against a running server.
+    component = unique("orders")
+    key = live_server.external_component(component)
+    make_git_repo(tmp_path / "work")
+    env = base_env(EXTCI_URL=live_server.url, EXTCI_CI_KEY=key, EXTCI_COMPONENT=component)
+    env["EXTCI_PIPELINE_ID"] = pipeline_id = unique("run")
+    done = subprocess.run(
+        [str(venv / "bin" / "extci"), "report", "run", "--", "sh", "-c", "exit 3"],
+        env=env, cwd=tmp_path / "work", capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    assert live_server.build(component, pipeline_id)["status"] == "FAILED"

@@ -1,0 +1,76 @@
+"""Browser tests: Debian's Chromium driven by Playwright against live server processes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.web.live_server import LiveServer, create_users, server_env
+from tests.web.pages import new_page
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} is missing: apt-get install -y chromium to run the browser tests"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: browser tests must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def playwright_browser() -> Iterator[Browser]:
+    require_chromium()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    env = server_env(tmp_path, f"sqlite:///{tmp_path / 'extci.db'}")
+    live = LiveServer(env, tmp_path / "server.log")  # migrates the fresh database
+    try:
+        create_users(env)
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture
+def open_page(playwright_browser: Browser, server: LiveServer) -> Iterator[Callable[..., Page]]:
+    """Pages in contexts of their own, closed before the server stops (their live
+    connections would otherwise hold its graceful shutdown)."""
+    contexts: list[BrowserContext] = []
+
+    def open_(on: LiveServer | None = None, *, mobile: bool = False) -> Page:
+        page = new_page(playwright_browser, on or server, mobile=mobile)
+        contexts.append(page.context)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
