@@ -9,15 +9,17 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from extci import __version__
 from extci.accounts.endpoints import router as accounts_router
 from extci.builds.endpoints import router as builds_router
 from extci.components.endpoints import router as components_router
 from extci.config import Settings
-from extci.errors import Conflict, ExtciError, FieldError, ServiceUnavailable, ValidationFailed
+from extci.db import problem_for
+from extci.errors import ExtciError, FieldError, ValidationFailed
 from extci.health import router as health_router
 from extci.ingest.endpoint import router as webhook_router
 from extci.keys.endpoints import router as keys_router
@@ -35,8 +37,9 @@ def problem_response(error: ExtciError) -> JSONResponse:
 
 
 def _pointer(loc: tuple[Any, ...]) -> str:
-    # FastAPI locations start with where the value came from: body, query, path, header.
-    parts = loc[1:] if loc and loc[0] == "body" else loc
+    # FastAPI locations start with where the value came from (body, query, path, header);
+    # the pointer names the field itself, as the services' own errors do (/limit, /name).
+    parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else loc
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
@@ -64,22 +67,19 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    # Busy/locked SQLite, a dropped PostgreSQL connection, a serialisation failure: transient,
-    # never the client's fault, and the event was not stored, so a retry is safe.
-    log.warning("database unavailable: %s", type(exc).__name__)
-    return problem_response(
-        ServiceUnavailable(
-            "The database is busy or unreachable; retry shortly.", headers={"retry-after": "1"}
-        )
-    )
+async def _database_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DBAPIError)
+    problem = problem_for(exc)
+    if problem is None:
+        return await _unexpected(_request, exc)
+    log.warning("database error answered %s: %s", problem.status, type(exc.orig).__name__)
+    return problem_response(problem)
 
 
-async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
-    # Services check before they write; a constraint that still fires lost a race with a
-    # concurrent request doing the same thing. Retrying gives the ordinary answer.
-    log.info("integrity conflict: %s", type(exc).__name__)
-    return problem_response(Conflict("The request conflicts with a concurrent change; retry it."))
+async def _unexpected(_request: Request, exc: Exception) -> Response:
+    # A bug of ours, never the client's input: log it, answer problem+json without details.
+    log.error("unexpected error", exc_info=exc)
+    return problem_response(ExtciError("Something went wrong on the server; it was logged."))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -96,9 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ExtciError, _extci_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(IntegrityError, _integrity_error)
-    app.add_exception_handler(OperationalError, _database_unavailable)
-    app.add_exception_handler(DBAPIError, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(Exception, _unexpected)
     app.include_router(webhook_router)
     for router in (components_router, keys_router, builds_router, accounts_router):
         app.include_router(router, prefix="/api/v1")

@@ -12,9 +12,6 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Engine
-
-from extci.db import make_engine
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -85,23 +82,25 @@ class Settings(BaseSettings):
         path = self.data_dir / "secret_key"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
+            # Write a temporary file in full, then link it into place: a process that
+            # loses the race reads the winner's complete key, never a half-written one.
+            tmp = self.data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+                f.flush()
+                os.fsync(f.fileno())
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.link(tmp, path)
             except FileExistsError:
-                pass  # another process won the race; read what it wrote
-            else:
-                with os.fdopen(fd, "w") as f:
-                    f.write(secrets.token_urlsafe(48))
-        return path.read_text().strip().encode()
-
-    def make_engine(self) -> Engine:
-        busy_ms = int(self.sqlite_busy_timeout.total_seconds() * 1000)
-        return make_engine(self.resolved_database_url, sqlite_busy_timeout_ms=busy_ms)
+                pass
+            finally:
+                tmp.unlink()
+        secret = path.read_text().strip()
+        if len(secret) < 32:
+            raise ValueError(f"{path} holds no usable secret key (fewer than 32 characters)")
+        return secret.encode()
 
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
-
-
-def load_settings(**overrides: Any) -> Settings:
-    return Settings(**overrides)

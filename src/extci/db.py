@@ -6,13 +6,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+from extci.errors import Conflict, ExtciError, ServiceUnavailable, ValidationFailed
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -90,6 +96,21 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_M
     return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
 
 
+def insert_for(session: Session, model: Any) -> Any:
+    """An INSERT that understands ON CONFLICT on both supported dialects."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def newest_first(
+    session: Session, stmt: Select[T], id_column: Any, *, after_id: int | None, limit: int
+) -> list[T]:
+    """One keyset page of ``stmt``, by descending id: rows after the cursor's id."""
+    if after_id is not None:
+        stmt = stmt.where(id_column < after_id)
+    return list(session.execute(stmt.order_by(id_column.desc()).limit(limit)).scalars())
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
@@ -109,3 +130,38 @@ def unit_of_work(factory: sessionmaker[Session], *, write: bool = False) -> Iter
         except BaseException:
             session.rollback()
             raise
+
+
+def problem_for(exc: DBAPIError) -> ExtciError | None:
+    """What a database error means to the client, or None for a server bug (a 500).
+
+    - a constraint that fired anyway lost a race with a concurrent request: 409, retry;
+    - a value the database cannot hold (NUL on PostgreSQL, out of range): 400;
+    - busy, locked, disconnected, deadlock or serialisation failure: transient, nothing was
+      stored, so 503 with Retry-After.
+    """
+    if isinstance(exc, IntegrityError):
+        return Conflict("The request conflicts with a concurrent change; retry it.")
+    if isinstance(exc, DataError):
+        return ValidationFailed(
+            "A value in the request cannot be stored "
+            "(a NUL character, or a number or date out of range)."
+        )
+    if isinstance(exc, OperationalError | InterfaceError):
+        return ServiceUnavailable(
+            "The database is busy or unreachable; retry shortly.", headers={"retry-after": "1"}
+        )
+    return None
+
+
+def check_writable(factory: sessionmaker[Session]) -> None:
+    """Raise unless the database answers and would accept a write: on SQLite the write lock
+    is taken (and released); on PostgreSQL the server must not be a read-only standby."""
+    with factory() as session:
+        session.connection(execution_options=WRITE)
+        session.execute(text("SELECT 1 FROM alembic_version"))
+        if session.get_bind().dialect.name == "postgresql":
+            read_only = session.execute(text("SHOW transaction_read_only")).scalar_one()
+            if read_only != "off":
+                raise RuntimeError("the database is read-only")
+        session.rollback()

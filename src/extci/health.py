@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
+from extci.db import check_writable
 from extci.dependencies import RuntimeDep
 
 router = APIRouter(tags=["health"])
@@ -20,10 +20,7 @@ def healthz() -> dict[str, str]:
 def readyz(runtime: RuntimeDep) -> JSONResponse:
     """Ready when the database answers a write transaction (rolled back)."""
     try:
-        with runtime.sessions() as session:
-            session.connection(execution_options={"extci_write": True})
-            session.execute(text("SELECT 1 FROM alembic_version"))
-            session.rollback()
+        check_writable(runtime.sessions)
     except Exception as exc:
         return JSONResponse(
             {"status": "unavailable", "reason": type(exc).__name__},

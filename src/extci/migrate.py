@@ -6,7 +6,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+
+from extci.errors import ServiceUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -23,6 +27,20 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
+
+
+def ensure_current(engine: Engine) -> None:
+    """Refuse to work on a database whose schema is not this version's: admin commands
+    never migrate behind an operator's back (``extci db upgrade`` and ``serve`` do)."""
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current != head:
+        state = "has no extci schema yet" if current is None else f"is at revision {current}"
+        raise ServiceUnavailable(
+            f"The database {state}; this extci expects {head}. "
+            "Run 'extci db upgrade' (or start 'extci serve', which upgrades it)."
+        )
 
 
 def revision(engine: Engine, message: str) -> None:

@@ -4,6 +4,7 @@ from extci.accounts.models import PersonalAccessToken, User, WebSession
 from extci.builds.models import Build, BuildEvent, BuildResult
 from extci.components.models import Component
 from extci.db import Base
+from extci.ingest.models import RateWindow
 from extci.keys.models import CIKey
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "CIKey",
     "Component",
     "PersonalAccessToken",
+    "RateWindow",
     "User",
     "WebSession",
 ]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from extci.errors import ValidationFailed
+from extci.errors import FieldError, ValidationFailed
 
 T = TypeVar("T")
 
@@ -27,14 +29,59 @@ def encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
-    if cursor is None:
-        return None
+def _invalid() -> ValidationFailed:
+    return ValidationFailed(
+        "The cursor is not one this server issued.",
+        errors=[FieldError("/cursor", "use the nextCursor of the previous page")],
+    )
+
+
+def _decode(cursor: str, arity: int) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         values = None
     if not isinstance(values, list) or len(values) != arity:
-        raise ValidationFailed("The cursor is not one this server issued.")
+        raise _invalid()
     return values
+
+
+# The largest id an INTEGER key holds on both databases; builds, results and events have
+# 64-bit keys on PostgreSQL (BIG_MAX_ID).
+MAX_ID = 2**31 - 1
+BIG_MAX_ID = 2**63 - 1
+
+
+def decode_id_cursor(cursor: str | None, max_id: int = MAX_ID) -> int | None:
+    """The id of the last row of the previous page (rows are ordered by id, descending)."""
+    if cursor is None:
+        return None
+    (value,) = _decode(cursor, 1)
+    if type(value) is not int or not 0 < value <= max_id:
+        raise _invalid()
+    return value
+
+
+def decode_time_id_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """(created_at, id) of the last row of the previous page."""
+    if cursor is None:
+        return None
+    when, key = _decode(cursor, 2)
+    try:
+        moment = datetime.fromisoformat(when) if isinstance(when, str) else None
+        if moment is not None and moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)  # 9999-12-31T23:59-01:00 has no UTC time
+    except (ValueError, OverflowError):
+        moment = None
+    if moment is None or moment.tzinfo is None or not isinstance(key, str) or "\x00" in key:
+        raise _invalid()
+    return moment, key
+
+
+def page_of(rows: list[T], limit: int, cursor_of: Callable[[T], str]) -> Page[T]:
+    """Cut a result fetched with ``limit + 1`` rows into a page and the next cursor."""
+    if len(rows) <= limit:
+        return Page(rows, None)
+    rows = rows[:limit]
+    return Page(rows, cursor_of(rows[-1]))

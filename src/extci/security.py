@@ -53,6 +53,13 @@ def token_is_well_formed(token: str, prefix: str) -> bool:
     return hmac.compare_digest(checksum, _checksum(random_part))
 
 
+def tokens_match(presented: str, expected: str) -> bool:
+    """Constant-time comparison of two secrets (CSRF tokens and the like)."""
+    if not presented or not expected:
+        return False
+    return hmac.compare_digest(presented.encode(), expected.encode())
+
+
 def token_hint(token: str, prefix: str) -> str:
     """What lists show: the prefix and the last four characters."""
     return f"{prefix}…{token[-4:]}"

@@ -26,3 +26,12 @@ def problem(r: httpx.Response, status: int) -> dict[str, Any]:
 
 def pointers(body: dict[str, Any]) -> list[str]:
     return [e["pointer"] for e in body.get("errors", [])]
+
+
+def items(r: httpx.Response) -> list[dict[str, Any]]:
+    """The items of a list response (one page: ``{"items": [...], "nextCursor": ...}``)."""
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"items", "nextCursor"}, body
+    listed: list[dict[str, Any]] = body["items"]
+    return listed

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from extci import security
-from extci.accounts.models import PersonalAccessToken
-from tests.api.helpers import PAT, pointers, problem
+from extci.accounts import service as accounts
+from extci.accounts.dependencies import SESSION_COOKIE
+from extci.accounts.models import PersonalAccessToken, User, WebSession
+from extci.db import unit_of_work
+from tests.api.helpers import PAT, items, pointers, problem
 from tests.conftest import Api
+from tests.support import factories
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -36,7 +40,7 @@ def test_token_create_list_use_delete(api: Api) -> None:
     assert created["expiresAt"] is None
 
     assert api.client.get("/api/v1/me", headers=bearer(token)).json()["username"] == "vera"
-    listed = api.client.get("/api/v1/tokens", headers=h).json()
+    listed = items(api.client.get("/api/v1/tokens", headers=h))
     assert {t["name"] for t in listed} == {"test", "laptop"}
     assert all("token" not in t for t in listed)
     assert token not in api.client.get("/api/v1/tokens", headers=h).text
@@ -47,19 +51,19 @@ def test_token_create_list_use_delete(api: Api) -> None:
     r = api.client.delete(f"/api/v1/tokens/{created['id']}", headers=h)
     assert r.status_code == 204
     problem(api.client.get("/api/v1/me", headers=bearer(token)), 401)
-    assert [t["name"] for t in api.client.get("/api/v1/tokens", headers=h).json()] == ["test"]
+    assert [t["name"] for t in items(api.client.get("/api/v1/tokens", headers=h))] == ["test"]
     problem(api.client.delete(f"/api/v1/tokens/{created['id']}", headers=h), 404)
 
 
 def test_tokens_are_per_user(api: Api) -> None:
     alice, bob = api.token("admin", "alice"), api.token("viewer", "bob")
     bobs = api.client.post("/api/v1/tokens", json={"name": "bob-ci"}, headers=bob).json()
-    alice_list = api.client.get("/api/v1/tokens", headers=alice).json()
+    alice_list = items(api.client.get("/api/v1/tokens", headers=alice))
     assert "bob-ci" not in {t["name"] for t in alice_list}
     # not even an admin deletes another user's token through /tokens
     problem(api.client.delete(f"/api/v1/tokens/{bobs['id']}", headers=alice), 404)
     assert api.client.get("/api/v1/me", headers=bearer(bobs["token"])).json()["username"] == "bob"
-    assert "bob-ci" in {t["name"] for t in api.client.get("/api/v1/tokens", headers=bob).json()}
+    assert "bob-ci" in {t["name"] for t in items(api.client.get("/api/v1/tokens", headers=bob))}
 
 
 def test_token_with_expiry_then_expired_is_401(api: Api) -> None:
@@ -119,7 +123,7 @@ def test_admin_manages_users(api: Api) -> None:
     assert len(generated) >= 8
 
     users = {
-        u["username"]: u["role"] for u in api.client.get("/api/v1/users", headers=admin).json()
+        u["username"]: u["role"] for u in items(api.client.get("/api/v1/users", headers=admin))
     }
     assert users == {"root": "admin", "dora": "viewer", "gen": "editor"}
 
@@ -163,3 +167,126 @@ def test_healthz_and_readyz_need_no_credentials(api: Api) -> None:
     r = api.client.get("/readyz")
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "ok"
+
+
+# ---- the last admin, password changes, token use ---------------------------------------
+
+
+def test_demoting_the_last_admin_is_409(api: Api) -> None:
+    root = api.token("admin", "root")
+    for role in ("editor", "viewer"):
+        body = problem(
+            api.client.patch("/api/v1/users/root", json={"role": role}, headers=root), 409
+        )
+        assert "admin" in body["detail"]
+    assert api.client.get("/api/v1/me", headers=root).json()["role"] == "admin"
+    # re-stating the role of the last admin is no demotion
+    r = api.client.patch("/api/v1/users/root", json={"role": "admin"}, headers=root)
+    assert r.status_code == 200, r.text
+
+    # with a second admin, one of them may step down; then the other is the last one
+    ada = api.token("viewer", "ada")
+    r = api.client.patch("/api/v1/users/ada", json={"role": "admin"}, headers=root)
+    assert r.status_code == 200, r.text
+    r = api.client.patch("/api/v1/users/root", json={"role": "editor"}, headers=root)
+    assert r.status_code == 200, r.text
+    problem(api.client.patch("/api/v1/users/ada", json={"role": "viewer"}, headers=ada), 409)
+    with unit_of_work(api.runtime.sessions) as s:
+        assert {u.username: u.role for u in s.query(User)} == {"root": "editor", "ada": "admin"}
+
+
+def test_the_last_admin_cannot_demote_itself_but_another_admin_can_be(api: Api) -> None:
+    root = api.token("admin", "root")
+    api.token("admin", "second")
+    assert (
+        api.client.patch("/api/v1/users/second", json={"role": "viewer"}, headers=root).status_code
+        == 200
+    )
+    body = problem(
+        api.client.patch("/api/v1/users/root", json={"role": "viewer"}, headers=root), 409
+    )
+    assert "admin" in body["detail"]
+    users = {u["username"]: u["role"] for u in items(api.client.get("/api/v1/users", headers=root))}
+    assert users == {"root": "admin", "second": "viewer"}
+
+
+def web_session(api: Api, username: str) -> dict[str, str]:
+    """Sign ``username`` in as the web UI does; returns the Cookie header."""
+    with unit_of_work(api.runtime.sessions, write=True) as s:
+        user = accounts.get_user(s, username)
+        started = accounts.start_web_session(s, api.secret, user)
+    return {"Cookie": f"{SESSION_COOKIE}={started.cookie}"}
+
+
+def sessions_of(api: Api, username: str) -> int:
+    with unit_of_work(api.runtime.sessions) as s:
+        user = accounts.get_user(s, username)
+        return s.query(WebSession).filter(WebSession.user_id == user.id).count()
+
+
+def test_a_new_password_signs_the_user_out_of_every_browser(api: Api) -> None:
+    root = api.token("admin", "root")
+    pat = api.token("editor", "pat")
+    browsers = [web_session(api, "pat"), web_session(api, "pat")]
+    others = web_session(api, "root")
+    for cookie in [*browsers, others]:
+        r = api.client.get("/api/v1/me", headers=cookie)
+        assert r.status_code == 200, r.text
+    assert sessions_of(api, "pat") == 2
+
+    # a role change alone keeps the sessions
+    r = api.client.patch("/api/v1/users/pat", json={"role": "viewer"}, headers=root)
+    assert r.status_code == 200, r.text
+    assert api.client.get("/api/v1/me", headers=browsers[0]).json()["role"] == "viewer"
+
+    r = api.client.patch(
+        "/api/v1/users/pat", json={"password": "a brand new password"}, headers=root
+    )
+    assert r.status_code == 200, r.text
+    for cookie in browsers:
+        problem(api.client.get("/api/v1/me", headers=cookie), 401)
+    assert sessions_of(api, "pat") == 0
+    # other users stay signed in; the user's tokens are separate credentials and still work
+    assert api.client.get("/api/v1/me", headers=others).json()["username"] == "root"
+    assert sessions_of(api, "root") == 1
+    assert api.client.get("/api/v1/me", headers=pat).json()["username"] == "pat"
+    with unit_of_work(api.runtime.sessions) as s:
+        assert accounts.check_password(s, "pat", "a brand new password") is not None
+        assert accounts.check_password(s, "pat", factories.PASSWORD) is None
+
+
+def test_a_too_short_password_keeps_the_sessions(api: Api) -> None:
+    root = api.token("admin", "root")
+    api.token("viewer", "pat")
+    cookie = web_session(api, "pat")
+    body = problem(
+        api.client.patch("/api/v1/users/pat", json={"password": "short"}, headers=root), 400
+    )
+    assert body["detail"]
+    assert api.client.get("/api/v1/me", headers=cookie).json()["username"] == "pat"
+
+
+def test_token_last_use_is_stamped_on_first_use(api: Api) -> None:
+    h = api.token("viewer", "vera")
+    fresh = api.client.post("/api/v1/tokens", json={"name": "reader"}, headers=h).json()
+    writer = api.client.post("/api/v1/tokens", json={"name": "writer"}, headers=h).json()
+    assert fresh["lastUsedAt"] is None
+    listed = {t["name"]: t for t in items(api.client.get("/api/v1/tokens", headers=h))}
+    assert listed["reader"]["lastUsedAt"] is None
+    assert listed["writer"]["lastUsedAt"] is None
+    assert listed["test"]["lastUsedAt"] is not None  # it made the requests above
+
+    before = datetime.now(UTC)
+    assert api.client.get("/api/v1/me", headers=bearer(fresh["token"])).status_code == 200
+    # a state-changing request stamps its token as well
+    r = api.client.post("/api/v1/tokens", json={"name": "more"}, headers=bearer(writer["token"]))
+    assert r.status_code == 201, r.text
+    after = datetime.now(UTC)
+
+    listed = {t["name"]: t for t in items(api.client.get("/api/v1/tokens", headers=h))}
+    for name in ("reader", "writer"):
+        stamp = listed[name]["lastUsedAt"]
+        assert stamp is not None, listed[name]
+        assert stamp.endswith("Z"), stamp
+        assert before <= datetime.fromisoformat(stamp) <= after
+    assert listed["more"]["lastUsedAt"] is None

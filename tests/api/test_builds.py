@@ -203,7 +203,13 @@ def test_detail_document_of_a_finished_build(api: Api, key: str) -> None:
     assert [x["type"] for x in d["results"]] == ["git-revision", "container", "helm", "link"]
     for res in d["results"]:
         assert {"type", "receivedAt"} <= set(res)
-        datetime.fromisoformat(res["receivedAt"])
+        # UTC with a "Z", like every other time in the API
+        assert res["receivedAt"].endswith("Z"), res
+        received = datetime.fromisoformat(res["receivedAt"])
+        assert started <= received <= datetime.fromisoformat(d["lastEventAt"])
+    times = [d["startedAt"], d["endedAt"], d["lastEventAt"]]
+    times += [e[k] for e in d["events"] for k in ("createdAt", "receivedAt")]
+    assert all(t.endswith("Z") for t in times), times
     container = d["results"][1]
     assert container["artifactPath"] == "orders-service"
     assert container["artifactVersion"] == "1.4.0"

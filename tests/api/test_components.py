@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from extci.builds.models import Build, BuildEvent, BuildResult
 from extci.keys.models import CIKey
-from tests.api.helpers import pointers, problem
+from tests.api.helpers import items, pointers, problem
 from tests.conftest import Api
 from tests.support import events as ev
 
@@ -212,7 +212,7 @@ def test_ci_mode_switch_keeps_keys_unusable_until_external_again(api: Api) -> No
     r = api.client.put(f"{BASE}/orders-service/ci-mode", json={"mode": "platform"}, headers=h)
     assert r.json()["ciMode"] == "platform"
     assert r.json()["platformBuilds"] is True
-    listed = api.client.get(f"{BASE}/orders-service/ci-keys", headers=h).json()
+    listed = items(api.client.get(f"{BASE}/orders-service/ci-keys", headers=h))
     assert [k["id"] for k in listed] == [key["id"]]
     problem(api.send(ev.start("p1", "orders-service"), key["key"]), 409)
 

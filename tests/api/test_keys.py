@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from extci import security
 from extci.keys.models import CIKey
-from tests.api.helpers import CI_KEY, pointers, problem
+from tests.api.helpers import CI_KEY, items, pointers, problem
 from tests.conftest import Api
 from tests.support import events as ev
 
@@ -41,7 +41,7 @@ def test_create_shows_the_key_once_in_the_documented_format(api: Api) -> None:
     assert created["hint"].endswith(secret[-4:])
     assert secret[9:-4] not in created["hint"]
 
-    listed = api.client.get(KEYS, headers=h).json()
+    listed = items(api.client.get(KEYS, headers=h))
     assert len(listed) == 1
     item = listed[0]
     assert set(item) >= LIST_FIELDS, item
@@ -55,7 +55,7 @@ def test_create_shows_the_key_once_in_the_documented_format(api: Api) -> None:
 
     # it is a working key; use is stamped
     assert api.send(ev.start("p1", "orders-service"), secret).status_code == 200
-    used = api.client.get(KEYS, headers=h).json()[0]
+    used = items(api.client.get(KEYS, headers=h))[0]
     assert used["lastUsedAt"] is not None
 
 
@@ -65,7 +65,7 @@ def test_two_keys_are_distinct_and_both_listed(api: Api) -> None:
     a = api.client.post(KEYS, json={"name": "a"}, headers=h).json()
     b = api.client.post(KEYS, json={"name": "b"}, headers=h).json()
     assert a["key"] != b["key"]
-    assert {k["name"] for k in api.client.get(KEYS, headers=h).json()} == {"a", "b"}
+    assert {k["name"] for k in items(api.client.get(KEYS, headers=h))} == {"a", "b"}
 
 
 def test_create_with_expiry(api: Api) -> None:
@@ -85,13 +85,13 @@ def test_expired_key_is_listed_as_expired_and_refused(api: Api) -> None:
     h = api.token("viewer")
     soon = datetime.now(UTC) + timedelta(hours=1)
     key = api.key("orders-service", expires_at=soon)
-    assert api.client.get(KEYS, headers=h).json()[0]["status"] == "ACTIVE"
+    assert items(api.client.get(KEYS, headers=h))[0]["status"] == "ACTIVE"
     # time passes: move the stored expiry into the past
     with api.runtime.sessions() as s:
         row = s.query(CIKey).one()
         row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
         s.commit()
-    assert api.client.get(KEYS, headers=h).json()[0]["status"] == "EXPIRED"
+    assert items(api.client.get(KEYS, headers=h))[0]["status"] == "EXPIRED"
     problem(api.send(ev.start("p1", "orders-service"), key), 401)
 
 
@@ -105,7 +105,7 @@ def test_suspend_resume_delete(api: Api) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "SUSPENDED"
     assert "key" not in r.json()
-    assert api.client.get(KEYS, headers=h).json()[0]["status"] == "SUSPENDED"
+    assert items(api.client.get(KEYS, headers=h))[0]["status"] == "SUSPENDED"
     problem(api.send(ev.start("p1", "orders-service"), created["key"]), 401)
 
     r = api.client.post(f"{key_url}/resume", headers=h)
@@ -115,7 +115,7 @@ def test_suspend_resume_delete(api: Api) -> None:
 
     r = api.client.delete(key_url, headers=h)
     assert r.status_code == 204
-    assert api.client.get(KEYS, headers=h).json() == []
+    assert items(api.client.get(KEYS, headers=h)) == []
     problem(api.send(ev.end("p1"), created["key"]), 401)
     problem(api.client.delete(key_url, headers=h), 404)
     problem(api.client.post(f"{key_url}/resume", headers=h), 404)
@@ -130,8 +130,8 @@ def test_key_of_another_component_is_not_found_here(api: Api) -> None:
     ).json()
     problem(api.client.post(f"{KEYS}/{other['id']}/suspend", headers=h), 404)
     problem(api.client.delete(f"{KEYS}/{other['id']}", headers=h), 404)
-    assert api.client.get(KEYS, headers=h).json() == []
-    still = api.client.get("/api/v1/components/billing/ci-keys", headers=h).json()
+    assert items(api.client.get(KEYS, headers=h)) == []
+    still = items(api.client.get("/api/v1/components/billing/ci-keys", headers=h))
     assert [k["status"] for k in still] == ["ACTIVE"]
 
 
@@ -139,7 +139,7 @@ def test_no_key_for_a_platform_mode_component(api: Api) -> None:
     api.component("orders-service", external=False)
     h = api.token("editor")
     problem(api.client.post(KEYS, json={"name": "ci"}, headers=h), 409)
-    assert api.client.get(KEYS, headers=h).json() == []
+    assert items(api.client.get(KEYS, headers=h)) == []
 
 
 def test_keys_of_unknown_component_are_404(api: Api) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import problem
+from tests.api.helpers import items, problem
 from tests.conftest import Api
 from tests.support import events as ev
 
@@ -85,7 +85,7 @@ def call(api: Api, route: Route, headers: dict[str, str], **ids: int) -> Any:
 def test_role_matrix(api: Api, route: Route, role: str) -> None:
     _, key_id = setup(api)
     headers = api.token(role, f"the-{role}")
-    token_id = api.client.get("/api/v1/tokens", headers=headers).json()[0]["id"]
+    token_id = items(api.client.get("/api/v1/tokens", headers=headers))[0]["id"]
     r = call(api, route, headers, key_id=key_id, token_id=token_id)
     if allowed(role, route.needs):
         assert r.status_code == route.ok, r.text
@@ -98,7 +98,7 @@ def test_role_matrix(api: Api, route: Route, role: str) -> None:
 def test_without_valid_credentials_is_401(api: Api, route: Route) -> None:
     key, key_id = setup(api)
     issued = api.token("admin")  # so that "no credentials" is not "no users"
-    token_id = api.client.get("/api/v1/tokens", headers=issued).json()[0]["id"]
+    token_id = items(api.client.get("/api/v1/tokens", headers=issued))[0]["id"]
     ids = {"key_id": key_id, "token_id": token_id}
     problem(call(api, route, {}, **ids), 401)
     # a CI key never authorises the management API, active as it is
@@ -108,7 +108,7 @@ def test_without_valid_credentials_is_401(api: Api, route: Route) -> None:
     problem(call(api, route, {"X-Codenow-Api-Key": key}, **ids), 401)
     # and nothing happened: the admin still sees the state as it was set up
     assert api.client.get(C, headers=issued).status_code == 200
-    keys = api.client.get(f"{C}/ci-keys", headers=issued).json()
+    keys = items(api.client.get(f"{C}/ci-keys", headers=issued))
     assert [k["status"] for k in keys] == ["ACTIVE"]
 
 

@@ -1,12 +1,24 @@
-"""The build state machine as tables (ci-events.md §3), pure: no database, no HTTP."""
+"""The build state machine (ci-events.md §3): as tables, pure; then what the stored row and
+the API make of CANCELED and LOST, through real HTTP on both databases."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
+from extci.app import create_app
 from extci.builds import state
+from extci.config import Settings
+from extci.db import unit_of_work
+from tests.api.helpers import pointers, problem
+from tests.conftest import Api
+from tests.support import events as ev
 
 APP = "application-component"
 LIB = "library"
@@ -76,15 +88,6 @@ def test_failed_and_canceled_are_never_checked(
     assert state.status_after_end(end, kind, present) == expected
 
 
-def test_canceled_maps_to_cancelled_with_two_ls() -> None:
-    assert state.CANCELLED == "CANCELLED"
-    assert state.END_RESULTS == {
-        "SUCCESSFUL": "SUCCESSFUL",
-        "FAILED": "FAILED",
-        "CANCELED": "CANCELLED",
-    }
-
-
 FINAL = [state.SUCCESSFUL, state.INCOMPLETE, state.FAILED, state.CANCELLED]
 TRANSITIONS = [
     *[(state.BUILDING, s, True) for s in FINAL],
@@ -127,14 +130,86 @@ def test_lost_is_derived_from_inactivity(
     assert state.is_lost(stored, last_event_at, NOW, timeout) is (visible == state.LOST)
 
 
-def test_lost_is_a_status_but_never_stored() -> None:
-    assert state.LOST in state.STATUSES
-    assert state.LOST not in state.STORED_STATUSES
-    assert set(state.STATUSES) == {
-        "BUILDING",
-        "SUCCESSFUL",
-        "INCOMPLETE",
-        "FAILED",
-        "CANCELLED",
-        "LOST",
-    }
+# ---- through the API: what is stored, what is shown ------------------------------------
+
+COMPONENT = "/api/v1/components/orders-service"
+
+
+def stored_status(api: Api, pipeline_id: str) -> str:
+    """The ``status`` column itself, read past the ORM."""
+    with api.runtime.sessions() as session:
+        status: str = session.execute(
+            text("SELECT status FROM builds WHERE pipeline_id = :p"), {"p": pipeline_id}
+        ).scalar_one()
+    return status
+
+
+def test_a_canceled_end_is_stored_and_shown_as_cancelled(api: Api) -> None:
+    api.component("orders-service")
+    key = api.key("orders-service")
+    h = api.token("viewer")
+    assert api.send(ev.start("p1", "orders-service"), key).status_code == 200
+    r = api.send(ev.end("p1", "CANCELED"), key)
+    assert r.status_code == 200, r.text
+    assert r.json()["buildStatus"] == "CANCELLED"
+
+    detail = api.client.get(f"{COMPONENT}/builds/p1", headers=h).json()
+    assert (detail["status"], detail["endResult"]) == ("CANCELLED", "CANCELED")
+    assert stored_status(api, "p1") == "CANCELLED"
+    listed = api.client.get(f"{COMPONENT}/builds", params={"status": "CANCELLED"}, headers=h)
+    assert [b["pipelineId"] for b in listed.json()["items"]] == ["p1"]
+    # the status filter speaks the status' spelling, not the end event's
+    body = problem(
+        api.client.get(f"{COMPONENT}/builds", params={"status": "CANCELED"}, headers=h), 400
+    )
+    assert pointers(body) == ["/status"]
+
+
+TINY_TIMEOUT = timedelta(seconds=1)  # p2's reads below must fit in it
+
+
+@pytest.fixture
+def quick_api(settings: Settings) -> Iterator[Api]:
+    """The app with a build inactivity timeout of one second."""
+    app = create_app(settings.model_copy(update={"build_inactivity_timeout": TINY_TIMEOUT}))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client, app.state.runtime)
+    app.state.runtime.engine.dispose()
+
+
+def test_a_silent_build_is_shown_lost_but_stored_building(quick_api: Api) -> None:
+    api = quick_api
+    api.component("orders-service")
+    key = api.key("orders-service")
+    h = api.token("viewer")
+    assert api.send(ev.start("p1", "orders-service"), key).status_code == 200
+    assert api.send(ev.start("p2", "orders-service"), key).status_code == 200
+    time.sleep(TINY_TIMEOUT.total_seconds() + 0.3)
+    assert api.send(ev.result("p2", ev.git_tag()), key).status_code == 200  # p2 speaks again
+
+    detail = api.client.get(f"{COMPONENT}/builds/p1", headers=h).json()
+    assert detail["status"] == "LOST"
+    assert detail["endedAt"] is None
+    assert detail["endResult"] is None
+    history = api.client.get(f"{COMPONENT}/builds", headers=h).json()["items"]
+    assert {b["pipelineId"]: b["status"] for b in history} == {"p1": "LOST", "p2": "BUILDING"}
+    lost = api.client.get(f"{COMPONENT}/builds", params={"status": "LOST"}, headers=h)
+    assert [b["pipelineId"] for b in lost.json()["items"]] == ["p1"]
+    building = api.client.get(f"{COMPONENT}/builds", params={"status": "BUILDING"}, headers=h)
+    assert [b["pipelineId"] for b in building.json()["items"]] == ["p2"]
+    # LOST is derived when read: the row still says BUILDING
+    assert stored_status(api, "p1") == "BUILDING"
+    assert stored_status(api, "p2") == "BUILDING"
+
+
+def test_the_database_refuses_to_store_lost(api: Api) -> None:
+    api.component("orders-service")
+    key = api.key("orders-service")
+    assert api.send(ev.start("p1", "orders-service"), key).status_code == 200
+    # a check constraint: only the stored statuses
+    with (
+        pytest.raises(IntegrityError),
+        unit_of_work(api.runtime.sessions, write=True) as session,
+    ):
+        session.execute(text("UPDATE builds SET status = 'LOST' WHERE pipeline_id = 'p1'"))
+    assert stored_status(api, "p1") == "BUILDING"

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
+from extci import migrate
 from extci.accounts import service as accounts
 from extci.db import make_engine, make_session_factory, unit_of_work
 from extci.models import Base
+from tests.api.helpers import items
 from tests.conftest import SECRET, Api
 from tests.support import events as ev
 from tests.support.databases import PG_ADMIN_URL, require_postgres
@@ -137,6 +139,59 @@ def test_db_upgrade_builds_an_empty_postgres_database(tmp_path: Path) -> None:
         admin.dispose()
 
 
+NEEDS_SCHEMA = [
+    ("components", "list"),
+    ("components", "create", "orders", "--kind", "library"),
+    ("users", "create", "carol", "--role", "viewer", "--password-stdin"),
+    ("tokens", "create", "carol", "--name", "x"),
+    ("keys", "list", "orders"),
+    ("builds", "list", "orders"),
+]
+
+
+def test_admin_commands_never_migrate_an_empty_database(tmp_path: Path) -> None:
+    target = tmp_path / "empty.db"
+    run = Extci(f"sqlite:///{target}", tmp_path)
+    for args in NEEDS_SCHEMA:
+        done = run(*args, stdin="long enough password\n")
+        assert done.returncode == 1, (args, done.stdout, done.stderr)
+        assert "extci db upgrade" in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr
+        assert done.stdout == ""
+    engine = create_engine(f"sqlite:///{target}")
+    try:
+        assert inspect(engine).get_table_names() == []  # nothing was created behind our back
+    finally:
+        engine.dispose()
+
+    run.ok("db", "upgrade")
+    assert "no components" in run.ok("components", "list")
+    run.ok("components", "create", "orders", "--kind", "library")
+    assert "orders" in run.ok("components", "list")
+
+
+def test_admin_commands_refuse_an_older_schema(tmp_path: Path) -> None:
+    target = tmp_path / "old.db"
+    engine = make_engine(f"sqlite:///{target}")
+    migrate.upgrade(engine, "0001")
+    engine.dispose()
+    run = Extci(f"sqlite:///{target}", tmp_path)
+    done = run("components", "list")
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "0001" in done.stderr
+    assert "extci db upgrade" in done.stderr
+    assert "Traceback" not in done.stderr
+    engine = create_engine(f"sqlite:///{target}")
+    try:
+        with engine.connect() as conn:
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    finally:
+        engine.dispose()
+    assert revision == "0001"  # still where it was
+    run.ok("db", "upgrade")
+    assert "no components" in run.ok("components", "list")
+
+
 def test_db_upgrade_on_a_migrated_database(extci: Extci) -> None:
     done = extci("db", "upgrade")
     assert done.returncode == 0, done.stderr
@@ -201,7 +256,7 @@ def test_tokens_create_prints_a_working_token(extci: Extci, api: Api) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["username"] == "carol"
     assert r.json()["role"] == "editor"
-    listed = api.client.get("/api/v1/tokens", headers=headers).json()
+    listed = items(api.client.get("/api/v1/tokens", headers=headers))
     assert [(t["name"], t["expiresAt"]) for t in listed] == [("laptop", None)]
 
 
@@ -209,7 +264,7 @@ def test_tokens_create_with_expiry_and_unknown_user(extci: Extci, api: Api) -> N
     extci.ok("users", "create", "carol", "--role", "viewer")
     token = extci.ok("tokens", "create", "carol", "--name", "ci", "--expires", "2099-01-31").strip()
     headers = {"Authorization": f"Bearer {token}"}
-    [item] = api.client.get("/api/v1/tokens", headers=headers).json()
+    [item] = items(api.client.get("/api/v1/tokens", headers=headers))
     assert item["expiresAt"].startswith("2099-0")
     done = extci("tokens", "create", "nobody", "--name", "x")
     assert done.returncode == 1
@@ -288,7 +343,7 @@ def test_keys_lifecycle(extci: Extci, api: Api) -> None:
     assert api.send(ev.start("p1", "orders-service"), key).status_code == 200
 
     h = api.token("viewer")
-    [item] = api.client.get("/api/v1/components/orders-service/ci-keys", headers=h).json()
+    [item] = items(api.client.get("/api/v1/components/orders-service/ci-keys", headers=h))
     key_id = str(item["id"])
     listing = extci.ok("keys", "list", "orders-service")
     assert key not in listing
@@ -318,9 +373,9 @@ def test_keys_create_with_expiry(extci: Extci, api: Api) -> None:
         "keys", "create", "orders-service", "--name", "ci", "--expires", "2099-12-31"
     ).strip()
     assert CI_KEY.fullmatch(key)
-    [item] = api.client.get(
-        "/api/v1/components/orders-service/ci-keys", headers=api.token("viewer")
-    ).json()
+    [item] = items(
+        api.client.get("/api/v1/components/orders-service/ci-keys", headers=api.token("viewer"))
+    )
     assert item["expiresAt"].startswith("2100-01-01") or item["expiresAt"].startswith("2099-12-31")
     past = extci("keys", "create", "orders-service", "--name", "old", "--expires", "2001-01-01")
     assert past.returncode == 1
@@ -360,7 +415,23 @@ def test_builds_list_and_show(extci: Extci, api: Api) -> None:
     assert "Jane Doe" in show
     assert "codenow.ci.end.event" in show
 
+    assert [
+        line.split()[0]
+        for line in lines(extci.ok("builds", "list", "orders-service", "--limit", "1"))[1:]
+    ] == ["jobs/orders/42"]
+
     done = extci("builds", "show", "orders-service", "jobs/orders/99")
     assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize("limit", ["0", "201", "-1", "abc", ""])
+def test_builds_list_limit_out_of_range_is_a_usage_error(tmp_path: Path, limit: str) -> None:
+    run = Extci(f"sqlite:///{tmp_path / 'unused.db'}", tmp_path)
+    done = run("builds", "list", "orders-service", "--limit", limit)
+    assert not (tmp_path / "unused.db").exists()  # refused before any database work
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "--limit" in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout == ""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.web.live_server import PASSWORDS, LiveServer
 
-DESKTOP = {"width": 1280, "height": 900}
-MOBILE = {"width": 375, "height": 812}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+MOBILE: ViewportSize = {"width": 375, "height": 812}
 
 
 def new_page(browser: Browser, server: LiveServer, *, mobile: bool = False) -> Page:

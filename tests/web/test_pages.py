@@ -6,10 +6,16 @@ from __future__ import annotations
 import asyncio
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import httpx2 as httpx
 import pytest
+from sqlalchemy.orm import Session
 
+from extci.accounts import service as accounts
+from extci.accounts.models import User
+from extci.db import unit_of_work
+from extci.keys import service as keys
 from extci.notify import Broadcaster, Change, publish
 from tests.conftest import Api
 from tests.support import events as ev
@@ -89,6 +95,49 @@ def test_sign_in_needs_its_own_form(api: Api) -> None:
     )
     assert forged.status_code == 403
     assert "extci_session" not in forged.headers.get("set-cookie", "")
+
+
+def _writes(session: Session) -> bool:
+    """Whether this session's transaction is a write unit of work (SQLite: BEGIN IMMEDIATE)."""
+    return bool(session.connection().get_execution_options().get("extci_write"))
+
+
+def test_sign_in_checks_the_password_without_the_write_lock(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2 takes 0.1-0.2 s: holding the write lock meanwhile would queue webhooks."""
+    api.token("editor")
+    seen: dict[str, bool] = {}
+    check, start = accounts.check_password, accounts.start_web_session
+
+    def checking(session: Session, username: str, password: str) -> User | None:
+        seen["check"] = _writes(session)
+        return check(session, username, password)
+
+    def starting(session: Session, secret: bytes, user: User) -> accounts.NewWebSession:
+        seen["start"] = _writes(session)
+        return start(session, secret, user)
+
+    monkeypatch.setattr(accounts, "check_password", checking)
+    monkeypatch.setattr(accounts, "start_web_session", starting)
+    assert sign_in(api, "editor").status_code == 303
+    assert seen == {"check": False, "start": True}
+    assert api.client.get("/components").status_code == 200
+
+
+def test_a_key_expiring_on_a_day_works_through_that_day(api: Api) -> None:
+    api.component("orders")
+    api.token("editor")
+    sign_in(api, "editor")
+    token = page_token(api)
+    created = api.client.post(
+        "/components/orders/keys",
+        data={"name": "jenkins", "expires": "2999-01-31", "csrf_token": token},
+    )
+    assert created.status_code == 200
+    with unit_of_work(api.runtime.sessions) as session:
+        (key,) = keys.listing(session, "orders").items
+        assert key.expires_at == datetime(2999, 2, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil"])

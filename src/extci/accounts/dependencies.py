@@ -9,8 +9,10 @@ from fastapi import Depends, Request
 
 from extci.accounts import service
 from extci.accounts.models import User
+from extci.db import unit_of_work
 from extci.dependencies import RuntimeDep, SessionDep
 from extci.errors import Forbidden, Unauthorized
+from extci.security import tokens_match
 
 SESSION_COOKIE = "extci_session"
 CSRF_HEADER = "x-csrf-token"
@@ -24,13 +26,22 @@ def current_user(request: Request, session: SessionDep, runtime: RuntimeDep) -> 
         scheme, _, credentials = authorization.partition(" ")
         if scheme.lower() != "bearer" or not credentials.strip():
             raise Unauthorized("Use 'Authorization: Bearer <personal access token>'.")
-        return service.authenticate_token(session, secret, credentials.strip())
+        holder = service.authenticate_token(session, secret, credentials.strip())
+        if holder.stamp_due:
+            if request.method in SAFE_METHODS:
+                # A read-only request: upgrading its SQLite read transaction to a write can
+                # fail outright, so the stamp gets a short write transaction of its own.
+                with unit_of_work(runtime.sessions, write=True) as writer:
+                    service.note_token_use(writer, holder.token_id)
+            else:  # already a write transaction (holding SQLite's lock): stamp in it
+                service.note_token_use(session, holder.token_id)
+        return holder.user
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         signed_in = service.web_session_user(session, secret, cookie)
         if signed_in is not None:
-            if request.method not in SAFE_METHODS and (
-                request.headers.get(CSRF_HEADER) != signed_in.csrf_token
+            if request.method not in SAFE_METHODS and not tokens_match(
+                request.headers.get(CSRF_HEADER, ""), signed_in.csrf_token
             ):
                 raise Forbidden("Missing or wrong CSRF token (X-CSRF-Token header).")
             return signed_in.user

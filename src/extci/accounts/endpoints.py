@@ -14,6 +14,8 @@ from extci.accounts.schemas import (
     UserPatch,
 )
 from extci.dependencies import SessionDep, SettingsDep
+from extci.pagination import DEFAULT_LIMIT
+from extci.schemas import LimitQuery, PageOut
 
 router = APIRouter(tags=["accounts"])
 
@@ -33,9 +35,16 @@ def create_token(
     return TokenCreated(**TokenOut.model_validate(new.token).model_dump(), token=new.secret)
 
 
-@router.get("/tokens", response_model=list[TokenOut])
-def list_tokens(session: SessionDep, user: CurrentUser) -> list[TokenOut]:
-    return [TokenOut.model_validate(t) for t in service.list_tokens(session, user)]
+@router.get("/tokens", response_model=PageOut[TokenOut])
+def list_tokens(
+    session: SessionDep,
+    user: CurrentUser,
+    cursor: str | None = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+) -> PageOut[TokenOut]:
+    page = service.list_tokens(session, user, cursor=cursor, limit=limit)
+    items = [TokenOut.model_validate(t) for t in page.items]
+    return PageOut(items=items, next_cursor=page.next_cursor)
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
@@ -44,9 +53,13 @@ def delete_token(session: SessionDep, token_id: int, user: CurrentUser) -> Respo
     return Response(status_code=204)
 
 
-@router.get("/users", response_model=list[UserOut])
-def list_users(session: SessionDep, _admin: Admin) -> list[UserOut]:
-    return [UserOut.model_validate(u) for u in service.list_users(session)]
+@router.get("/users", response_model=PageOut[UserOut])
+def list_users(
+    session: SessionDep, _admin: Admin, cursor: str | None = None, limit: LimitQuery = DEFAULT_LIMIT
+) -> PageOut[UserOut]:
+    page = service.list_users(session, cursor=cursor, limit=limit)
+    items = [UserOut.model_validate(u) for u in page.items]
+    return PageOut(items=items, next_cursor=page.next_cursor)
 
 
 @router.post("/users", status_code=201, response_model=UserCreated)

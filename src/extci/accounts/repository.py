@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from extci.accounts.models import PersonalAccessToken, User, WebSession
+from extci.db import newest_first
 
 
 def user_by_name(session: Session, username: str) -> User | None:
@@ -19,12 +20,24 @@ def user_by_id(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
 
-def users(session: Session) -> list[User]:
-    return list(session.execute(select(User).order_by(User.id.desc())).scalars())
+def users(session: Session, *, after_id: int | None, limit: int) -> list[User]:
+    """Newest first; ``after_id`` is the keyset cursor."""
+    return newest_first(session, select(User), User.id, after_id=after_id, limit=limit)
 
 
 def count_users(session: Session) -> int:
     return session.execute(select(func.count()).select_from(User)).scalar_one()
+
+
+def count_admins_locked(session: Session) -> int:
+    """How many admins there are, locking their rows (PostgreSQL) so that two concurrent
+    demotions cannot both see "another admin remains"."""
+    stmt = select(User.id).where(User.role == "admin").with_for_update()
+    return len(session.execute(stmt).all())
+
+
+def delete_web_sessions_of(session: Session, user_id: int) -> None:
+    session.execute(delete(WebSession).where(WebSession.user_id == user_id))
 
 
 def add(session: Session, row: User | PersonalAccessToken | WebSession) -> None:
@@ -37,13 +50,28 @@ def token_by_hash(session: Session, token_hash: str) -> PersonalAccessToken | No
     return session.execute(stmt).scalar_one_or_none()
 
 
-def tokens_of(session: Session, user_id: int) -> list[PersonalAccessToken]:
-    stmt = (
-        select(PersonalAccessToken)
-        .where(PersonalAccessToken.user_id == user_id)
-        .order_by(PersonalAccessToken.id.desc())
+def stamp_token_used(
+    session: Session, token_id: int, now: datetime, stale_before: datetime
+) -> None:
+    session.execute(
+        update(PersonalAccessToken)
+        .where(
+            PersonalAccessToken.id == token_id,
+            or_(
+                PersonalAccessToken.last_used_at.is_(None),
+                PersonalAccessToken.last_used_at < stale_before,
+            ),
+        )
+        .values(last_used_at=now)
     )
-    return list(session.execute(stmt).scalars())
+
+
+def tokens_of(
+    session: Session, user_id: int, *, after_id: int | None, limit: int
+) -> list[PersonalAccessToken]:
+    """Newest first; ``after_id`` is the keyset cursor."""
+    stmt = select(PersonalAccessToken).where(PersonalAccessToken.user_id == user_id)
+    return newest_first(session, stmt, PersonalAccessToken.id, after_id=after_id, limit=limit)
 
 
 def delete_token(session: Session, user_id: int, token_id: int) -> bool:

@@ -3,9 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime
-
-from extci.schemas import ApiModel
+from extci.schemas import ApiModel, UtcDatetime
 
 Role = Literal["viewer", "editor", "admin"]
 
@@ -33,7 +31,7 @@ class UserPatch(ApiModel):
 
 class TokenCreate(ApiModel):
     name: str
-    expires_at: AwareDatetime | None = None
+    expires_at: UtcDatetime | None = None
 
 
 class TokenOut(ApiModel):

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from extci import security
@@ -14,6 +15,8 @@ from extci.accounts import repository
 from extci.accounts.models import ROLES, PersonalAccessToken, User, WebSession
 from extci.clock import utcnow
 from extci.errors import Conflict, FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
+from extci.pagination import DEFAULT_LIMIT, Page, decode_id_cursor, encode_cursor, page_of
+from extci.validation import display_name, future_expiry, storable_id
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MIN_PASSWORD = 8
@@ -81,8 +84,11 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
-def list_users(session: Session) -> list[User]:
-    return repository.users(session)
+def list_users(
+    session: Session, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+) -> Page[User]:
+    rows = repository.users(session, after_id=decode_id_cursor(cursor), limit=limit + 1)
+    return page_of(rows, limit, lambda u: encode_cursor(u.id))
 
 
 def update_user(
@@ -91,18 +97,34 @@ def update_user(
     user = get_user(session, username)
     if role is not None:
         _validate_role(role)
+        if (
+            user.role == "admin"
+            and role != "admin"
+            and repository.count_admins_locked(session) <= 1
+        ):
+            raise Conflict(f"{username!r} is the last admin; make another user admin first.")
         user.role = role
     if password is not None:
         _validate_password(password)
         user.password_hash = security.hash_password(password)
+        # A new password signs the user out everywhere (tokens are separate credentials).
+        repository.delete_web_sessions_of(session, user.id)
     return user
 
 
 def ensure_first_admin(session: Session) -> str | None:
-    """On an empty installation create ``admin`` with a random password and return it."""
+    """On an empty installation create ``admin`` with a random password and return it.
+
+    Two servers starting together on an empty database may race here; the unique username
+    lets exactly one insert win, and the other sees an installation that has its admin.
+    """
     if repository.count_users(session) > 0:
         return None
-    created = create_user(session, "admin", "admin")
+    try:
+        with session.begin_nested():
+            created = create_user(session, "admin", "admin")
+    except IntegrityError:
+        return None
     return created.password
 
 
@@ -126,41 +148,44 @@ class NewToken:
 def create_token(
     session: Session, secret: bytes, user: User, *, name: str, expires_at: datetime | None
 ) -> NewToken:
-    name = name.strip()
-    if not name or len(name) > 255:
-        raise ValidationFailed(
-            "Invalid token name.", errors=[FieldError("/name", "must be 1-255 characters")]
-        )
     now = utcnow()
-    if expires_at is not None and expires_at <= now:
-        raise ValidationFailed(
-            "The expiry lies in the past.",
-            errors=[FieldError("/expiresAt", "must be in the future")],
-        )
     plaintext = security.generate_token(security.PAT_PREFIX)
     token = PersonalAccessToken(
         user_id=user.id,
-        name=name,
+        name=display_name(name, "token"),
         token_hash=security.keyed_hash(secret, plaintext),
         hint=security.token_hint(plaintext, security.PAT_PREFIX),
-        expires_at=expires_at,
+        expires_at=future_expiry(expires_at, now),
         created_at=now,
     )
     repository.add(session, token)
     return NewToken(token, plaintext)
 
 
-def list_tokens(session: Session, user: User) -> list[PersonalAccessToken]:
-    return repository.tokens_of(session, user.id)
+def list_tokens(
+    session: Session, user: User, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+) -> Page[PersonalAccessToken]:
+    rows = repository.tokens_of(
+        session, user.id, after_id=decode_id_cursor(cursor), limit=limit + 1
+    )
+    return page_of(rows, limit, lambda t: encode_cursor(t.id))
 
 
 def delete_token(session: Session, user: User, token_id: int) -> None:
-    if not repository.delete_token(session, user.id, token_id):
+    if not storable_id(token_id) or not repository.delete_token(session, user.id, token_id):
         raise NotFound(f"You have no token {token_id}.")
 
 
-def authenticate_token(session: Session, secret: bytes, presented: str) -> User:
-    """The user a bearer token acts as. A CI key is refused here, whatever its status."""
+@dataclass(frozen=True)
+class TokenHolder:
+    user: User
+    token_id: int
+    stamp_due: bool  # last use is older than the resolution: record this use
+
+
+def authenticate_token(session: Session, secret: bytes, presented: str) -> TokenHolder:
+    """The user a bearer token acts as. A CI key is refused here, whatever its status.
+    Reads only: the request may be a read-only transaction (see ``note_token_use``)."""
     if presented.startswith(security.CI_KEY_PREFIX):
         raise Unauthorized("A CI key cannot be used on the management API; use a personal token.")
     if not security.token_is_well_formed(presented, security.PAT_PREFIX):
@@ -169,12 +194,18 @@ def authenticate_token(session: Session, secret: bytes, presented: str) -> User:
     now = utcnow()
     if token is None or (token.expires_at is not None and token.expires_at <= now):
         raise Unauthorized(INVALID_TOKEN)
-    if token.last_used_at is None or token.last_used_at < now - TOKEN_LAST_USED_RESOLUTION:
-        token.last_used_at = now
     user = repository.user_by_id(session, token.user_id)
     if user is None:
         raise Unauthorized(INVALID_TOKEN)
-    return user
+    stale_before = now - TOKEN_LAST_USED_RESOLUTION
+    due = token.last_used_at is None or token.last_used_at < stale_before
+    return TokenHolder(user, token.id, due)
+
+
+def note_token_use(session: Session, token_id: int) -> None:
+    """Stamp last use, at most once a minute per token, in a write transaction of its own."""
+    now = utcnow()
+    repository.stamp_token_used(session, token_id, now, now - TOKEN_LAST_USED_RESOLUTION)
 
 
 # ---- browser sessions ---------------------------------------------------------------

@@ -1,17 +1,15 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from extci.accounts.dependencies import Viewer
 from extci.builds import service
-from extci.builds.repository import HistoryFilter
 from extci.builds.schemas import BuildDetailOut, BuildSummary
+from extci.builds.service import HistoryFilter
 from extci.clock import utcnow
 from extci.dependencies import SessionDep, SettingsDep
-from extci.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from extci.schemas import PageOut
+from extci.pagination import DEFAULT_LIMIT
+from extci.schemas import LimitQuery, PageOut
 
 router = APIRouter(prefix="/components/{component_id}/builds", tags=["builds"])
 
@@ -26,7 +24,7 @@ def build_history(
     branch: str | None = None,
     version: str | None = None,
     cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[BuildSummary]:
     page = service.history(
         session,

@@ -2,7 +2,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extci.db import Base, UTCDateTime
@@ -17,6 +27,14 @@ class Build(Base):
 
     __tablename__ = "builds"
     __table_args__ = (
+        CheckConstraint(
+            "status IN ('BUILDING', 'SUCCESSFUL', 'INCOMPLETE', 'FAILED', 'CANCELLED')",
+            name="status",
+        ),
+        CheckConstraint(
+            "end_result IS NULL OR end_result IN ('SUCCESSFUL', 'FAILED', 'CANCELED')",
+            name="end_result",
+        ),
         Index("ix_builds_component_id_id", "component_id", "id"),
         Index("ix_builds_component_id_branch_id", "component_id", "branch", "id"),
     )

@@ -8,17 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from extci.builds import state
 from extci.builds.models import Build, BuildEvent, BuildResult
-
-
-def _insert(session: Session, model: Any) -> Any:
-    """An INSERT that understands ON CONFLICT on both supported dialects."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+from extci.db import insert_for, newest_first
 
 
 def insert_start(session: Session, values: dict[str, Any]) -> int | None:
@@ -27,7 +21,7 @@ def insert_start(session: Session, values: dict[str, Any]) -> int | None:
     Returns the new build's id, or None when another request (in any process) got there first.
     """
     stmt = (
-        _insert(session, Build)
+        insert_for(session, Build)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["pipeline_id"])
         .returning(Build.id)
@@ -49,7 +43,7 @@ def insert_results(session: Session, rows: Sequence[dict[str, Any]]) -> list[str
     if not rows:
         return []
     stmt = (
-        _insert(session, BuildResult)
+        insert_for(session, BuildResult)
         .values(list(rows))
         .on_conflict_do_nothing(index_elements=["build_id", "fingerprint"])
         .returning(BuildResult.fingerprint)
@@ -104,10 +98,7 @@ def history(
         stmt = stmt.where(Build.branch == filters.branch)
     if filters.version:
         stmt = stmt.where(Build.build_version == filters.version)
-    if after_id is not None:
-        stmt = stmt.where(Build.id < after_id)
-    stmt = stmt.order_by(Build.id.desc()).limit(limit)
-    return list(session.execute(stmt).scalars())
+    return newest_first(session, stmt, Build.id, after_id=after_id, limit=limit)
 
 
 def latest(session: Session, component_ids: Sequence[str]) -> dict[str, Build]:

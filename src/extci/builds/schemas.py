@@ -90,7 +90,7 @@ class BuildDetailOut(ApiModel):
     end_result: str | None
     git_revision: GitRevisionOut | None
     # Each result: {"type", ...its wire fields..., "receivedAt"}.
-    results: list[dict[str, str]]
+    results: list[dict[str, str | datetime]]
     required_results: list[RequirementOut]
     missing_results: list[str]
     events: list[EventOut]
@@ -102,10 +102,7 @@ class BuildDetailOut(ApiModel):
         return cls(
             **summary.model_dump(by_alias=False, include=_DETAIL_SUMMARY_FIELDS),
             git_revision=GitRevisionOut.model_validate(revision) if revision else None,
-            results=[
-                {"type": r.type, **r.fields, "receivedAt": r.received_at.isoformat()}
-                for r in d.results
-            ],
+            results=[{"type": r.type, **r.fields, "receivedAt": r.received_at} for r in d.results],
             required_results=[
                 RequirementOut(requirement=label, satisfied=ok) for label, ok in d.required
             ],

@@ -12,7 +12,11 @@ from extci.builds.models import Build, BuildEvent, BuildResult
 from extci.builds.repository import HistoryFilter
 from extci.components import service as components
 from extci.errors import FieldError, NotFound, ValidationFailed
-from extci.pagination import Page, decode_cursor, encode_cursor
+from extci.pagination import BIG_MAX_ID, Page, decode_id_cursor, encode_cursor, page_of
+from extci.validation import search_text
+
+# HistoryFilter is part of this service's interface; edges import it from here.
+__all__ = ["BuildDetail", "BuildView", "HistoryFilter", "detail", "history", "latest", "view"]
 
 
 @dataclass(frozen=True)
@@ -67,22 +71,18 @@ def history(
             f"Unknown build status {filters.status!r}.",
             errors=[FieldError("/status", "must be one of: " + ", ".join(state.STATUSES))],
         )
-    after = decode_cursor(cursor, 1)
-    if after is not None and not isinstance(after[0], int):
-        raise ValidationFailed("The cursor is not one this server issued.")
+    search_text(filters.branch, "/branch")
+    search_text(filters.version, "/version")
     rows = repository.history(
         session,
         component_id,
         filters=filters,
         lost_before=now - timeout,
-        after_id=after[0] if after else None,
+        after_id=decode_id_cursor(cursor, BIG_MAX_ID),
         limit=limit + 1,
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].id)
-    return Page([view(b, now, timeout) for b in rows], next_cursor)
+    page = page_of(rows, limit, lambda b: encode_cursor(b.id))
+    return Page([view(b, now, timeout) for b in page.items], page.next_cursor)
 
 
 def detail(

@@ -12,10 +12,12 @@ import getpass
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from extci.cli.output import duration, table, when
+from extci.cli.output import table, when
+from extci.clock import end_of_day
+from extci.humanize import duration
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -29,14 +31,20 @@ def parse_expiry(text: str) -> datetime:
     """``2027-01-31`` (expires at the end of that day, UTC) or an ISO 8601 date-time."""
     try:
         if len(text) == 10:
-            day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
-            return day + timedelta(days=1)
+            return end_of_day(date.fromisoformat(text))
         value = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time"
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _positive(text: str) -> int:
+    value = int(text) if text.isdigit() else 0
+    if not 1 <= value <= 200:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 to 200")
+    return value
 
 
 def _settings() -> Settings:
@@ -46,14 +54,15 @@ def _settings() -> Settings:
 
 
 @contextmanager
-def _uow(settings: Settings) -> Iterator[Session]:
+def _uow(settings: Settings, *, write: bool = True) -> Iterator[Session]:
     from extci import migrate
     from extci.db import make_session_factory, unit_of_work
+    from extci.runtime import engine_for
 
-    engine = settings.make_engine()
+    engine = engine_for(settings)
     try:
-        migrate.upgrade(engine)
-        with unit_of_work(make_session_factory(engine), write=True) as session:
+        migrate.ensure_current(engine)
+        with unit_of_work(make_session_factory(engine), write=write) as session:
             yield session
     finally:
         engine.dispose()
@@ -90,8 +99,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
     from extci import migrate
+    from extci.runtime import engine_for
 
-    engine = _settings().make_engine()
+    engine = engine_for(_settings())
     migrate.upgrade(engine)
     engine.dispose()
     print("database is at the latest schema", file=sys.stderr)
@@ -142,7 +152,7 @@ def cmd_components_list(_args: argparse.Namespace) -> int:
     from extci.components import service
 
     rows: list[list[str]] = []
-    with _uow(_settings()) as session:
+    with _uow(_settings(), write=False) as session:
         cursor = None
         while True:
             page = service.listing(session, cursor=cursor, limit=200)
@@ -181,12 +191,15 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_KEYS = 200  # a component has a handful; the listing shows the newest 200
+
+
 def cmd_keys_list(args: argparse.Namespace) -> int:
     from extci.clock import utcnow
     from extci.keys import service
 
-    with _uow(_settings()) as session:
-        keys = service.listing(session, args.component)
+    with _uow(_settings(), write=False) as session:
+        keys = service.listing(session, args.component, limit=MAX_KEYS).items
         now = utcnow()
         rows = [
             [
@@ -226,12 +239,12 @@ def _key_action(action: str) -> Callable[[argparse.Namespace], int]:
 
 def cmd_builds_list(args: argparse.Namespace) -> int:
     from extci.builds import service, state
-    from extci.builds.repository import HistoryFilter
+    from extci.builds.service import HistoryFilter
     from extci.clock import utcnow
     from extci.components import service as components
 
     settings = _settings()
-    with _uow(settings) as session:
+    with _uow(settings, write=False) as session:
         kind = components.get(session, args.component).kind
         page = service.history(
             session,
@@ -267,7 +280,7 @@ def cmd_builds_show(args: argparse.Namespace) -> int:
     from extci.clock import utcnow
 
     settings = _settings()
-    with _uow(settings) as session:
+    with _uow(settings, write=False) as session:
         d = service.detail(
             session,
             args.component,
@@ -371,7 +384,7 @@ def register(sub: Any) -> None:
     p.add_argument("--status", help="BUILDING, SUCCESSFUL, INCOMPLETE, FAILED, CANCELLED, LOST")
     p.add_argument("--branch")
     p.add_argument("--version")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=_positive, default=50, help="at most this many (1-200)")
     p = add(builds, "show", cmd_builds_show, help="one build in detail")
     p.add_argument("component")
     p.add_argument("pipeline_id")

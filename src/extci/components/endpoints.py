@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
 from extci.accounts.dependencies import Admin, Editor, Viewer
@@ -13,11 +11,10 @@ from extci.components import service
 from extci.components.models import Component
 from extci.components.schemas import CIModeChange, ComponentCreate, ComponentOut, ComponentPatch
 from extci.dependencies import SessionDep, SettingsDep
-from extci.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from extci.schemas import PageOut
+from extci.pagination import DEFAULT_LIMIT
+from extci.schemas import LimitQuery, PageOut
 
 router = APIRouter(prefix="/components", tags=["components"])
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 def present(session: Session, settings: SettingsDep, rows: list[Component]) -> list[ComponentOut]:
@@ -42,7 +39,7 @@ def list_components(
     ciMode: str | None = None,
     q: str | None = None,
     cursor: str | None = None,
-    limit: Limit = DEFAULT_LIMIT,
+    limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[ComponentOut]:
     page = service.listing(session, kind=kind, ci_mode=ciMode, query=q, cursor=cursor, limit=limit)
     return PageOut(items=present(session, settings, page.items), next_cursor=page.next_cursor)

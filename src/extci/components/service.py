@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -11,7 +10,8 @@ from extci.clock import utcnow
 from extci.components import repository
 from extci.components.models import Component
 from extci.errors import Conflict, FieldError, NotFound, ValidationFailed
-from extci.pagination import Page, decode_cursor, encode_cursor
+from extci.pagination import Page, decode_time_id_cursor, encode_cursor, page_of
+from extci.validation import display_name, search_text
 
 KINDS = ("application-component", "library")
 CI_MODES = ("platform", "external")
@@ -27,15 +27,6 @@ def validate_id(component_id: str) -> None:
             f"Invalid component id {component_id!r}.",
             errors=[FieldError("/id", ID_RULE)],
         )
-
-
-def validate_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > 255 or "\x00" in name:
-        raise ValidationFailed(
-            "Invalid component name.", errors=[FieldError("/name", "must be 1-255 characters")]
-        )
-    return name
 
 
 def validate_kind(kind: str) -> None:
@@ -56,13 +47,13 @@ def get(session: Session, component_id: str) -> Component:
 def create(session: Session, component_id: str, name: str | None, kind: str) -> Component:
     validate_id(component_id)
     validate_kind(kind)
-    display_name = validate_name(name) if name is not None else component_id
+    shown_name = display_name(name, "component") if name is not None else component_id
     if repository.get(session, component_id) is not None:
         raise Conflict(f"Component {component_id!r} already exists.")
     now = utcnow()
     component = Component(
         id=component_id,
-        name=display_name,
+        name=shown_name,
         kind=kind,
         ci_mode="platform",
         created_at=now,
@@ -74,7 +65,7 @@ def create(session: Session, component_id: str, name: str | None, kind: str) -> 
 
 def rename(session: Session, component_id: str, name: str) -> Component:
     component = get(session, component_id)
-    component.name = validate_name(name)
+    component.name = display_name(name, "component")
     component.updated_at = utcnow()
     return component
 
@@ -112,18 +103,9 @@ def listing(
             f"Unknown CI mode {ci_mode!r}.",
             errors=[FieldError("/ciMode", "must be 'external' or 'platform'")],
         )
-    after = None
-    if (values := decode_cursor(cursor, 2)) is not None:
-        try:
-            after = (datetime.fromisoformat(values[0]), str(values[1]))
-        except (TypeError, ValueError):
-            raise ValidationFailed("The cursor is not one this server issued.") from None
+    query = search_text(query, "/q")
+    after = decode_time_id_cursor(cursor)
     rows = repository.listing(
         session, kind=kind, ci_mode=ci_mode, query=query, after=after, limit=limit + 1
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(last.created_at.isoformat(), last.id)
-    return Page(rows, next_cursor)
+    return page_of(rows, limit, lambda c: encode_cursor(c.created_at.isoformat(), c.id))

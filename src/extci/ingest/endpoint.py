@@ -13,11 +13,10 @@ from starlette.concurrency import run_in_threadpool
 
 from extci import notify
 from extci.clock import utcnow
-from extci.db import unit_of_work
+from extci.db import problem_for, unit_of_work
 from extci.errors import (
     ExtciError,
     PayloadTooLarge,
-    ServiceUnavailable,
     TooManyRequests,
     UnsupportedMediaType,
 )
@@ -25,6 +24,7 @@ from extci.ingest import service
 from extci.ingest.events import WIRE_VERSION, EndEvent, ResultEvent, StartEvent
 from extci.ingest.openapi import WEBHOOK_OPENAPI
 from extci.ingest.parse import parse_event
+from extci.ingest.ratelimit import Quota
 from extci.keys import service as keys
 from extci.runtime import Runtime
 
@@ -51,9 +51,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _authenticate(runtime: Runtime, presented: str | None) -> keys.AuthenticatedKey:
+def _admit(runtime: Runtime, presented: str | None) -> tuple[keys.AuthenticatedKey, Quota]:
+    """Authenticate the key and count the request against its budget: one transaction."""
     with unit_of_work(runtime.sessions) as session:
-        return keys.authenticate(session, runtime.settings.secret, presented)
+        key = keys.authenticate(session, runtime.settings.secret, presented)
+        return key, runtime.rate_limiter.hit(session, key.id, utcnow())
 
 
 def _ingest(
@@ -61,10 +63,10 @@ def _ingest(
 ) -> service.Outcome:
     now = utcnow()
     with unit_of_work(runtime.sessions, write=True) as uow:
+        keys.confirm_use(uow, key, now)
         outcome = service.ingest(
             uow, event, key, now=now, inactivity_timeout=runtime.settings.build_inactivity_timeout
         )
-        keys.note_use(uow, key, now)
     return outcome  # committed: only now may the CI hear 200
 
 
@@ -74,8 +76,7 @@ async def webhook(
     x_codenow_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
-    key = await run_in_threadpool(_authenticate, runtime, x_codenow_api_key)
-    quota = runtime.rate_limiter.hit(key.id)
+    key, quota = await run_in_threadpool(_admit, runtime, x_codenow_api_key)
     headers = quota.headers()
     try:
         if not quota.allowed:
@@ -98,12 +99,13 @@ async def webhook(
         exc.headers = {**headers, **exc.headers}
         raise
     except DBAPIError as exc:
-        # Transient and not stored: a 503 like app.py's, but this request was authenticated,
-        # so it carries the rate-limit headers too (§7).
-        raise ServiceUnavailable(
-            "The database is busy or unreachable; retry shortly.",
-            headers={**headers, "retry-after": "1"},
-        ) from exc
+        # As app.py answers it, but this request was authenticated, so the answer carries
+        # the rate-limit headers too (§7).
+        problem = problem_for(exc)
+        if problem is None:
+            raise
+        problem.headers = {**headers, **problem.headers}
+        raise problem from exc
     content: dict[str, Any] = {
         "pipelineId": outcome.pipeline_id,
         "componentId": outcome.component_id,

@@ -8,13 +8,11 @@ they are checked against a ``Limits`` passed as validation context.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,6 +20,8 @@ from pydantic import (
     TypeAdapter,
     ValidationInfo,
 )
+
+from extci.schemas import UtcDatetime
 
 WIRE_VERSION = "application/vnd.codenow.v1+json"
 START = "codenow.ci.start.event"
@@ -83,15 +83,6 @@ def _web_url(value: str, info: ValidationInfo) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an absolute http or https URL")
-    return value
-
-
-def _utc_representable(value: datetime) -> datetime:
-    """Stored as UTC: 9999-12-31T23:59-01:00 has no UTC datetime and must be a 400."""
-    try:
-        value.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise ValueError("must be a date-time that exists in UTC (years 1-9999)") from None
     return value
 
 
@@ -202,9 +193,7 @@ class Actor(WireModel):
 class Envelope(WireModel):
     version: Literal["application/vnd.codenow.v1+json"]
     pipeline_id: Identifier = Field(alias="pipelineId")
-    created_at: Annotated[AwareDatetime, AfterValidator(_utc_representable)] | None = Field(
-        default=None, alias="createdAt"
-    )
+    created_at: UtcDatetime | None = Field(default=None, alias="createdAt")
 
 
 class StartEvent(Envelope):
@@ -239,7 +228,3 @@ class EndEvent(Envelope):
 
 Event = Annotated[StartEvent | ResultEvent | EndEvent, Field(discriminator="type")]
 EVENT_ADAPTER: TypeAdapter[StartEvent | ResultEvent | EndEvent] = TypeAdapter(Event)
-
-
-def received_time(event: StartEvent | ResultEvent | EndEvent, now: datetime) -> datetime:
-    return event.created_at or now

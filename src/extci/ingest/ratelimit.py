@@ -1,18 +1,28 @@
 """Per-key request budget: a fixed one-minute window.
 
-Counted in process memory: with several server processes behind a balancer each enforces
-the limit on what it sees (documented in the README). Nothing here needs to survive a
-restart, and keeping it out of the database keeps a write off every webhook request.
+Where the count lives follows the deployment:
+
+- SQLite is one server process by design, so the count lives in that process's memory:
+  exact, and no write (with its fsync) is added to a webhook request.
+- PostgreSQL may serve several processes; they share the count in the ``rate_windows``
+  table, advanced by one upsert per request (``synchronous_commit`` off: a counter lost
+  in a crash only forgives a few requests), so the limit holds across processes.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
 
-WINDOW_SECONDS = 60.0
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from extci.ingest import repository
+
+WINDOW = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -21,6 +31,13 @@ class Quota:
     limit: int
     remaining: int
     reset_seconds: int
+
+    @classmethod
+    def of(cls, limit: int, count: int, window_start: datetime, now: datetime) -> Quota:
+        # Elapsed first: (start + 60) - now can round to 60.000…01 and would ceil to 61.
+        elapsed = (now - window_start).total_seconds()
+        reset = min(60, max(1, math.ceil(WINDOW.total_seconds() - elapsed)))
+        return cls(count <= limit, limit, max(0, limit - count), reset)
 
     def headers(self) -> dict[str, str]:
         headers = {
@@ -33,26 +50,41 @@ class Quota:
         return headers
 
 
-class RateLimiter:
+class RateLimiter(Protocol):
+    def hit(self, session: Session, key_id: int, now: datetime) -> Quota:
+        """Count one request of ``key_id`` and say whether it is within the budget."""
+        ...
+
+
+class MemoryRateLimiter:
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
-        self._windows: dict[int, tuple[float, int]] = {}
+        self._windows: dict[int, tuple[datetime, int]] = {}
         self._lock = threading.Lock()
 
-    def hit(self, key_id: int) -> Quota:
-        now = time.monotonic()
+    def hit(self, session: Session, key_id: int, now: datetime) -> Quota:
         with self._lock:
             start, count = self._windows.get(key_id, (now, 0))
-            if now - start >= WINDOW_SECONDS:
+            if now - start >= WINDOW:
                 start, count = now, 0
-            allowed = count < self.per_minute
-            if allowed:
-                count += 1
+            count += 1
             self._windows[key_id] = (start, count)
             if len(self._windows) > 10_000:  # forget idle keys now and then
-                self._windows = {
-                    k: v for k, v in self._windows.items() if now - v[0] < WINDOW_SECONDS
-                }
-        # elapsed first: (start + 60) - now rounds to 60.000…01 and would ceil to 61.
-        reset = max(1, math.ceil(WINDOW_SECONDS - (now - start)))
-        return Quota(allowed, self.per_minute, self.per_minute - count, reset)
+                self._windows = {k: v for k, v in self._windows.items() if now - v[0] < WINDOW}
+        return Quota.of(self.per_minute, count, start, now)
+
+
+class DatabaseRateLimiter:
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+
+    def hit(self, session: Session, key_id: int, now: datetime) -> Quota:
+        session.execute(text("SET LOCAL synchronous_commit = off"))
+        start, count = repository.count_request(session, key_id, now, now - WINDOW)
+        return Quota.of(self.per_minute, count, start, now)
+
+
+def rate_limiter_for(dialect: str, per_minute: int) -> RateLimiter:
+    if dialect == "postgresql":
+        return DatabaseRateLimiter(per_minute)
+    return MemoryRateLimiter(per_minute)

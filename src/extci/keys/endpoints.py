@@ -6,6 +6,8 @@ from extci.accounts.dependencies import Editor, Viewer
 from extci.dependencies import SessionDep, SettingsDep
 from extci.keys import service
 from extci.keys.schemas import KeyCreate, KeyCreated, KeyOut
+from extci.pagination import DEFAULT_LIMIT
+from extci.schemas import LimitQuery, PageOut
 
 router = APIRouter(prefix="/components/{component_id}/ci-keys", tags=["ci-keys"])
 
@@ -25,9 +27,16 @@ def create_key(
     return KeyCreated(**KeyOut.of(new.key).model_dump(), key=new.secret)
 
 
-@router.get("", response_model=list[KeyOut])
-def list_keys(session: SessionDep, component_id: str, _user: Viewer) -> list[KeyOut]:
-    return [KeyOut.of(k) for k in service.listing(session, component_id)]
+@router.get("", response_model=PageOut[KeyOut])
+def list_keys(
+    session: SessionDep,
+    component_id: str,
+    _user: Viewer,
+    cursor: str | None = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+) -> PageOut[KeyOut]:
+    page = service.listing(session, component_id, cursor=cursor, limit=limit)
+    return PageOut(items=[KeyOut.of(k) for k in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("/{key_id}/suspend", response_model=KeyOut)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from extci.db import newest_first
 from extci.keys.models import CIKey
 
 
@@ -14,14 +15,21 @@ def by_hash(session: Session, key_hash: str) -> CIKey | None:
     return session.execute(select(CIKey).where(CIKey.key_hash == key_hash)).scalar_one_or_none()
 
 
+def by_id(session: Session, key_id: int) -> CIKey | None:
+    return session.get(CIKey, key_id)
+
+
 def get(session: Session, component_id: str, key_id: int) -> CIKey | None:
     stmt = select(CIKey).where(CIKey.id == key_id, CIKey.component_id == component_id)
     return session.execute(stmt).scalar_one_or_none()
 
 
-def for_component(session: Session, component_id: str) -> list[CIKey]:
-    stmt = select(CIKey).where(CIKey.component_id == component_id).order_by(CIKey.id.desc())
-    return list(session.execute(stmt).scalars())
+def for_component(
+    session: Session, component_id: str, *, after_id: int | None, limit: int
+) -> list[CIKey]:
+    """Newest first; ``after_id`` is the keyset cursor."""
+    stmt = select(CIKey).where(CIKey.component_id == component_id)
+    return newest_first(session, stmt, CIKey.id, after_id=after_id, limit=limit)
 
 
 def add(session: Session, key: CIKey) -> None:

@@ -2,16 +2,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime
-
 from extci.clock import utcnow
 from extci.keys.models import CIKey
-from extci.schemas import ApiModel
+from extci.schemas import ApiModel, UtcDatetime
 
 
 class KeyCreate(ApiModel):
     name: str
-    expires_at: AwareDatetime | None = None
+    expires_at: UtcDatetime | None = None
 
 
 class KeyOut(ApiModel):

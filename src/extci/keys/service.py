@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 from extci import security
 from extci.clock import utcnow
 from extci.components import service as components
-from extci.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
+from extci.errors import Conflict, NotFound, Unauthorized
 from extci.keys import repository
 from extci.keys.models import CIKey
+from extci.pagination import DEFAULT_LIMIT, Page, decode_id_cursor, encode_cursor, page_of
+from extci.validation import display_name, future_expiry, storable_id
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # One body for every refused key, so a caller learns nothing about why.
@@ -29,16 +31,6 @@ class NewKey:
 class AuthenticatedKey:
     id: int
     component_id: str
-    last_used_at: datetime | None
-
-
-def validate_key_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > 255 or "\x00" in name:
-        raise ValidationFailed(
-            "Invalid key name.", errors=[FieldError("/name", "must be 1-255 characters")]
-        )
-    return name
 
 
 def create(
@@ -57,19 +49,14 @@ def create(
             "before generating a CI key."
         )
     now = utcnow()
-    if expires_at is not None and expires_at <= now:
-        raise ValidationFailed(
-            "The expiry lies in the past.",
-            errors=[FieldError("/expiresAt", "must be in the future")],
-        )
     plaintext = security.generate_token(security.CI_KEY_PREFIX)
     key = CIKey(
         component_id=component_id,
-        name=validate_key_name(name),
+        name=display_name(name, "key"),
         key_hash=security.keyed_hash(secret, plaintext),
         hint=security.token_hint(plaintext, security.CI_KEY_PREFIX),
         status="ACTIVE",
-        expires_at=expires_at,
+        expires_at=future_expiry(expires_at, now),
         created_at=now,
         created_by=created_by,
     )
@@ -77,14 +64,19 @@ def create(
     return NewKey(key, plaintext)
 
 
-def listing(session: Session, component_id: str) -> list[CIKey]:
+def listing(
+    session: Session, component_id: str, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+) -> Page[CIKey]:
     components.get(session, component_id)
-    return repository.for_component(session, component_id)
+    rows = repository.for_component(
+        session, component_id, after_id=decode_id_cursor(cursor), limit=limit + 1
+    )
+    return page_of(rows, limit, lambda k: encode_cursor(k.id))
 
 
 def get(session: Session, component_id: str, key_id: int) -> CIKey:
     components.get(session, component_id)
-    key = repository.get(session, component_id, key_id)
+    key = repository.get(session, component_id, key_id) if storable_id(key_id) else None
     if key is None:
         raise NotFound(f"CI key {key_id} of component {component_id!r} does not exist.")
     return key
@@ -113,12 +105,16 @@ def authenticate(session: Session, secret: bytes, presented: str | None) -> Auth
     key = repository.by_hash(session, security.keyed_hash(secret, presented))
     if key is None or key.effective_status(utcnow()) != "ACTIVE":
         raise Unauthorized(INVALID_KEY)
-    return AuthenticatedKey(key.id, key.component_id, key.last_used_at)
+    return AuthenticatedKey(key.id, key.component_id)
 
 
-def note_use(session: Session, key: AuthenticatedKey, now: datetime) -> None:
-    """Record last use, at most once a minute per key (skipped without a query when the
-    stamp read during authentication is fresh)."""
+def confirm_use(session: Session, key: AuthenticatedKey, now: datetime) -> None:
+    """Inside the event's own transaction: make sure the key is still usable (a suspend or
+    delete that landed since authentication wins), and stamp last use at most once a minute
+    per key (a conditional UPDATE, so that holds across processes)."""
+    row = repository.by_id(session, key.id)
+    if row is None or row.effective_status(now) != "ACTIVE":
+        raise Unauthorized(INVALID_KEY)
     stale_before = now - LAST_USED_RESOLUTION
-    if key.last_used_at is None or key.last_used_at < stale_before:
+    if row.last_used_at is None or row.last_used_at < stale_before:
         repository.stamp_last_used(session, key.id, now, stale_before)

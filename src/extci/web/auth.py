@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import math
 import threading
 import time
@@ -17,6 +16,7 @@ from extci.accounts.models import User
 from extci.config import Settings
 from extci.dependencies import SessionDep, SettingsDep
 from extci.errors import Forbidden
+from extci.security import tokens_match
 
 # The sign-in form's own CSRF token (double-submit cookie): stops a foreign site from
 # signing a browser into an account of the attacker's choosing ("login CSRF").
@@ -55,10 +55,6 @@ def visitor(request: Request, session: SessionDep, settings: SettingsDep) -> Vis
 
 
 VisitorDep = Annotated[Visitor, Depends(visitor)]
-
-
-def tokens_match(presented: str, expected: str) -> bool:
-    return bool(presented) and hmac.compare_digest(presented.encode(), expected.encode())
 
 
 def form_visitor(visitor: VisitorDep, csrf_token: Annotated[str, Form()] = "") -> Visitor:

@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from extci.humanize import duration
+
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 
@@ -43,19 +45,6 @@ def when(value: datetime | None) -> Markup:
     iso = utc.isoformat().replace("+00:00", "Z")
     text = utc.strftime("%Y-%m-%d %H:%M:%S UTC")
     return Markup('<time datetime="{0}" title="{0}">{1}</time>').format(iso, text)
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
 
 
 def live_duration(started: datetime, ended: datetime | None, seconds: float | None) -> Markup:

@@ -1,0 +1,60 @@
+"""HTML error pages for the web UI; the JSON API keeps its problem+json answers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from extci.errors import ExtciError
+from extci.web import render as r
+from extci.web.auth import SignInRequired
+from extci.web.pages.common import see_other
+
+NON_PAGE_PREFIXES = ("/api/", "/ci/", "/healthz", "/readyz", "/docs", "/redoc", "/openapi")
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def _is_page(request: Request) -> bool:
+    return not request.url.path.startswith(NON_PAGE_PREFIXES)
+
+
+def error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    return r.render(
+        request,
+        "error.html",
+        {"visitor": None, "status": status, "title": title, "detail": detail},
+        status_code=status,
+    )
+
+
+def _page_errors(original: Handler) -> Handler:
+    async def handle(request: Request, exc: Exception) -> Response:
+        if not _is_page(request):
+            return await original(request, exc)
+        if isinstance(exc, ExtciError):
+            return error_page(request, exc.status, exc.title, exc.detail)
+        if isinstance(exc, StarletteHTTPException):
+            title = "Not found" if exc.status_code == 404 else "Request refused"
+            return error_page(request, exc.status_code, title, str(exc.detail))
+        return error_page(request, 400, "Bad request", "The address or form is not valid.")
+
+    return handle
+
+
+async def _sign_in_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInRequired)
+    return see_other("/sign-in?" + urlencode({"next": exc.next_url}))
+
+
+def install_error_pages(app: FastAPI) -> None:
+    """Pages answer errors in HTML (the API keeps its handlers); no session: to /sign-in."""
+    for kind in (ExtciError, RequestValidationError, StarletteHTTPException):
+        original = app.exception_handlers[kind]
+        app.add_exception_handler(kind, _page_errors(original))  # type: ignore[arg-type]
+    app.add_exception_handler(SignInRequired, _sign_in_required)

@@ -1,0 +1,197 @@
+"""The components list, one component's page (keys, history) and its CI mode."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import Response
+from fastapi.routing import APIRouter
+from sqlalchemy.orm import Session
+
+from extci.accounts import service as accounts
+from extci.builds import service as builds
+from extci.builds import state
+from extci.builds.service import HistoryFilter
+from extci.clock import utcnow
+from extci.components import service as components
+from extci.config import Settings
+from extci.dependencies import SessionDep, SettingsDep
+from extci.errors import ExtciError
+from extci.keys import service as keys
+from extci.keys.models import CIKey
+from extci.keys.schemas import KeyOut
+from extci.pagination import MAX_LIMIT
+from extci.web import render as r
+from extci.web.auth import EditorForm, Visitor, VisitorDep
+from extci.web.pages.common import NOTICES, Field, base_url, field_errors, see_other
+
+router = APIRouter(include_in_schema=False)
+HISTORY_PAGE = 25
+
+
+def _components_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    visitor: Visitor,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    q = request.query_params
+    filters = {k: q.get(k, "").strip() for k in ("q", "kind", "ciMode")}
+    page = components.listing(
+        session,
+        kind=filters["kind"] or None,
+        ci_mode=filters["ciMode"] or None,
+        query=filters["q"] or None,
+        cursor=q.get("cursor") or None,
+        limit=50,
+    )
+    latest = builds.latest(
+        session, [c.id for c in page.items], utcnow(), settings.build_inactivity_timeout
+    )
+    next_url = None
+    if page.next_cursor:
+        next_url = "/components?" + urlencode({**filters, "cursor": page.next_cursor})
+    return r.render(
+        request,
+        "components.html",
+        {
+            "visitor": visitor,
+            "components": page.items,
+            "latest": latest,
+            "filters": filters,
+            "filtered": any(filters.values()) or bool(q.get("cursor")),
+            "next_url": next_url,
+            "kinds": components.KINDS,
+            "form": form or {"id": "", "name": "", "kind": "application-component"},
+            "errors": errors or {},
+            "notice": NOTICES.get(q.get("done", "")),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/components")
+def components_list(
+    request: Request, session: SessionDep, settings: SettingsDep, visitor: VisitorDep
+) -> Response:
+    return _components_page(request, session, settings, visitor)
+
+
+@router.post("/components")
+def components_create(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    visitor: EditorForm,
+    id: Field = "",
+    name: Field = "",
+    kind: Field = "",
+) -> Response:
+    form = {"id": id.strip(), "name": name, "kind": kind}
+    try:
+        component = components.create(session, form["id"], name.strip() or None, kind)
+    except ExtciError as exc:
+        errors = field_errors(exc)
+        if exc.status == 409:
+            errors = {"id": exc.detail}
+        session.rollback()
+        return _components_page(
+            request, session, settings, visitor, form=form, errors=errors, status_code=exc.status
+        )
+    return see_other(f"/components/{component.id}?done=created")
+
+
+def _history_filters(request: Request) -> dict[str, str]:
+    q = request.query_params
+    return {k: q.get(k, "").strip() for k in ("status", "branch")}
+
+
+def _all_keys(session: Session, component_id: str) -> list[CIKey]:
+    """Every key of the component: the page lists them all (there are a handful)."""
+    found: list[CIKey] = []
+    cursor: str | None = None
+    while True:
+        page = keys.listing(session, component_id, cursor=cursor, limit=MAX_LIMIT)
+        found.extend(page.items)
+        if page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
+
+
+def component_context(
+    request: Request, session: Session, settings: Settings, visitor: Visitor, component_id: str
+) -> dict[str, Any]:
+    """Everything ``component.html`` shows; the key form's values and errors start empty."""
+    component = components.get(session, component_id)
+    filters = _history_filters(request)
+    cursor = request.query_params.get("cursor") or None
+    now = utcnow()
+    history = builds.history(
+        session,
+        component_id,
+        filters=HistoryFilter(status=filters["status"] or None, branch=filters["branch"] or None),
+        now=now,
+        timeout=settings.build_inactivity_timeout,
+        cursor=cursor,
+        limit=HISTORY_PAGE,
+    )
+    base = f"/components/{component.id}"
+    active = {k: v for k, v in filters.items() if v}
+    live_query = urlencode({**active, **({"cursor": cursor} if cursor else {}), "fragment": "1"})
+    return {
+        "visitor": visitor,
+        "component": component,
+        "keys": [KeyOut.of(k) for k in _all_keys(session, component_id)],
+        "history": history.items,
+        "filters": filters,
+        "statuses": state.STATUSES,
+        "older_url": (
+            f"{base}?{urlencode({**active, 'cursor': history.next_cursor})}#history"
+            if history.next_cursor
+            else None
+        ),
+        "newest_url": f"{base}?{urlencode(active)}#history" if cursor else None,
+        "live_src": f"{base}?{live_query}",
+        "webhook_url": base_url(request, settings) + "/ci/webhook",
+        "notice": NOTICES.get(request.query_params.get("done", "")),
+        "key_values": {"name": "", "expires": ""},
+        "key_errors": {},
+        "new_key": None,
+    }
+
+
+@router.get("/components/{component_id}")
+def component_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    visitor: VisitorDep,
+    component_id: str,
+    fragment: str = "",
+) -> Response:
+    context = component_context(request, session, settings, visitor, component_id)
+    return r.render(request, "_history.html" if fragment else "component.html", context)
+
+
+@router.get("/components/{component_id}/ci-mode")
+def ci_mode_confirm(
+    request: Request, session: SessionDep, visitor: VisitorDep, component_id: str
+) -> Response:
+    """The confirmation as a page of its own, for browsers without JavaScript."""
+    accounts.require_role(visitor.user, "editor")
+    component = components.get(session, component_id)
+    return r.render(request, "confirm_mode.html", {"visitor": visitor, "component": component})
+
+
+@router.post("/components/{component_id}/ci-mode")
+def ci_mode_switch(
+    session: SessionDep, visitor: EditorForm, component_id: str, mode: Field = ""
+) -> Response:
+    component = components.set_ci_mode(session, component_id, mode)
+    return see_other(f"/components/{component.id}?done={component.ci_mode}")

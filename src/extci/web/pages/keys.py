@@ -1,0 +1,112 @@
+"""A component's CI keys: generate (shown once), suspend, resume, delete."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fastapi import Request
+from fastapi.responses import Response
+from fastapi.routing import APIRouter
+
+from extci.accounts import service as accounts
+from extci.clock import end_of_day
+from extci.components import service as components
+from extci.dependencies import SessionDep, SettingsDep
+from extci.errors import FieldError, ValidationFailed
+from extci.keys import service as keys
+from extci.keys.schemas import KeyOut
+from extci.web import render as r
+from extci.web.auth import EditorForm, VisitorDep
+from extci.web.pages.common import Field, field_errors, see_other
+from extci.web.pages.components import component_context
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/components/{component_id}/keys/new")
+def key_new(
+    request: Request, session: SessionDep, visitor: VisitorDep, component_id: str
+) -> Response:
+    accounts.require_role(visitor.user, "editor")
+    component = components.get(session, component_id)
+    return r.render(
+        request,
+        "key_new.html",
+        {"visitor": visitor, "component": component, "key_values": {}, "key_errors": {}},
+    )
+
+
+def _expiry(text: str) -> datetime | None:
+    """A date from the form: the key works through that whole day (UTC)."""
+    if not text.strip():
+        return None
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationFailed(
+            "Invalid expiry date.", errors=[FieldError("/expiresAt", "must be a date")]
+        ) from None
+    return end_of_day(day)
+
+
+@router.post("/components/{component_id}/keys")
+def key_create(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    visitor: EditorForm,
+    component_id: str,
+    name: Field = "",
+    expires: Field = "",
+) -> Response:
+    try:
+        new = keys.create(
+            session,
+            settings.secret,
+            component_id,
+            name=name,
+            expires_at=_expiry(expires),
+            created_by=visitor.user.username,
+        )
+    except ValidationFailed as exc:
+        session.rollback()
+        context = component_context(request, session, settings, visitor, component_id)
+        errors = field_errors(exc)
+        context["key_errors"] = {"name": errors.get("name"), "expires": errors.get("expiresAt")}
+        context["key_values"] = {"name": name, "expires": expires}
+        return r.render(request, "component.html", context, status_code=400)
+    session.flush()
+    context = component_context(request, session, settings, visitor, component_id)
+    context["new_key"] = {"secret": new.secret, "name": new.key.name}
+    # Shown once: this response is the only place the secret ever appears.
+    return r.render(request, "component.html", context)
+
+
+@router.post("/components/{component_id}/keys/{key_id}/suspend")
+def key_suspend(session: SessionDep, _v: EditorForm, component_id: str, key_id: int) -> Response:
+    keys.suspend(session, component_id, key_id)
+    return see_other(f"/components/{component_id}?done=suspended#keys")
+
+
+@router.post("/components/{component_id}/keys/{key_id}/resume")
+def key_resume(session: SessionDep, _v: EditorForm, component_id: str, key_id: int) -> Response:
+    keys.resume(session, component_id, key_id)
+    return see_other(f"/components/{component_id}?done=resumed#keys")
+
+
+@router.get("/components/{component_id}/keys/{key_id}/delete")
+def key_delete_confirm(
+    request: Request, session: SessionDep, visitor: VisitorDep, component_id: str, key_id: int
+) -> Response:
+    accounts.require_role(visitor.user, "editor")
+    key = KeyOut.of(keys.get(session, component_id, key_id))
+    component = components.get(session, component_id)
+    return r.render(
+        request, "confirm_delete.html", {"visitor": visitor, "component": component, "key": key}
+    )
+
+
+@router.post("/components/{component_id}/keys/{key_id}/delete")
+def key_delete(session: SessionDep, _v: EditorForm, component_id: str, key_id: int) -> Response:
+    keys.delete(session, component_id, key_id)
+    return see_other(f"/components/{component_id}?done=deleted#keys")

@@ -1,0 +1,53 @@
+"""The per-key budget where several server processes share one PostgreSQL database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from extci.db import unit_of_work
+from extci.ingest.models import RateWindow
+from tests.ingest.conftest import MakeApi
+from tests.support import events as ev
+
+
+def test_two_servers_share_one_budget_on_postgresql_and_sqlite_counts_per_process(
+    make_api: MakeApi,
+) -> None:
+    first = make_api(rate_limit_per_minute=4)
+    second = make_api(rate_limit_per_minute=4)  # a second server on the same database
+    first.component("comp")
+    key = first.key("comp")
+
+    answers = [
+        (api.send(ev.start(f"p{i}", "comp"), key), name)
+        for i, (api, name) in enumerate([(first, "a"), (second, "b")] * 3)
+    ]
+    codes = [r.status_code for r, _ in answers]
+    remaining = [r.headers["x-ratelimit-remaining"] for r, _ in answers]
+    if first.runtime.engine.dialect.name == "postgresql":
+        # One window across both: the fifth request of the minute is refused, wherever it lands.
+        assert codes == [200, 200, 200, 200, 429, 429]
+        assert remaining == ["3", "2", "1", "0", "0", "0"]
+        assert answers[4][0].headers["retry-after"].isdigit()
+    else:
+        # SQLite is one process by design; each app here counts what it serves.
+        assert codes == [200] * 6
+        assert remaining == ["3", "3", "2", "2", "1", "1"]
+
+
+def test_a_new_window_starts_after_a_minute_on_postgresql(make_api: MakeApi) -> None:
+    api = make_api(rate_limit_per_minute=1)
+    api.component("comp")
+    key = api.key("comp")
+    assert api.send(ev.start("p1", "comp"), key).status_code == 200
+    assert api.send(ev.start("p2", "comp"), key).status_code == 429
+    if api.runtime.engine.dialect.name != "postgresql":
+        return  # the in-memory window is covered by the 429 tests of test_responses.py
+    with unit_of_work(api.runtime.sessions, write=True) as session:
+        window = session.execute(select(RateWindow)).scalar_one()  # the one key's window
+        window.window_start -= timedelta(minutes=1)
+    r = api.send(ev.start("p2", "comp"), key)
+    assert r.status_code == 200, r.text
+    assert r.headers["x-ratelimit-remaining"] == "0"
