@@ -29,7 +29,7 @@ def serve(*, host: str | None = None, port: int | None = None) -> int:
         print(
             "\n  extci: created user 'admin' with password\n\n"
             f"      {password}\n\n"
-            f"  Sign in at {settings.base_url}/  (this password is not shown again)\n",
+            f"  Sign in at {settings.base_url}/sign-in  (this password is not shown again)\n",
             file=sys.stderr,
             flush=True,
         )

@@ -56,9 +56,17 @@ def _settings() -> Settings:
 @contextmanager
 def _uow(settings: Settings, *, write: bool = True) -> Iterator[Session]:
     from extci import migrate
-    from extci.db import make_session_factory, unit_of_work
+    from extci.db import make_session_factory, sqlite_path, unit_of_work
+    from extci.errors import NotFound
     from extci.runtime import engine_for
 
+    path = sqlite_path(settings.resolved_database_url)
+    if path is not None and not path.exists():
+        # Don't leave an empty database behind a command run in the wrong directory.
+        raise NotFound(
+            f"No extci database at {path}. Run this where the server runs, or set "
+            "EXTCI_DATABASE_URL / EXTCI_DATA_DIR; 'extci db upgrade' creates a new one."
+        )
     engine = engine_for(settings)
     try:
         migrate.ensure_current(engine)
