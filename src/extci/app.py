@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -18,8 +19,8 @@ from extci.accounts.endpoints import router as accounts_router
 from extci.builds.endpoints import router as builds_router
 from extci.components.endpoints import router as components_router
 from extci.config import Settings
-from extci.db import problem_for
-from extci.errors import ExtciError, FieldError, ValidationFailed
+from extci.db import problem_for, unavailable
+from extci.errors import ExtciError, FieldError, ValidationFailed, json_pointer
 from extci.health import router as health_router
 from extci.ingest.endpoint import router as webhook_router
 from extci.keys.endpoints import router as keys_router
@@ -40,7 +41,7 @@ def _pointer(loc: tuple[Any, ...]) -> str:
     # FastAPI locations start with where the value came from (body, query, path, header);
     # the pointer names the field itself, as the services' own errors do (/limit, /name).
     parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else loc
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return json_pointer(parts)
 
 
 async def _extci_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -76,6 +77,12 @@ async def _database_error(_request: Request, exc: Exception) -> Response:
     return problem_response(problem)
 
 
+async def _pool_exhausted(_request: Request, exc: Exception) -> Response:
+    # Every pooled connection is busy: transient, like a locked database.
+    log.warning("database connection pool exhausted")
+    return problem_response(unavailable())
+
+
 async def _unexpected(_request: Request, exc: Exception) -> Response:
     # A bug of ours, never the client's input: log it, answer problem+json without details.
     log.error("unexpected error", exc_info=exc)
@@ -97,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(webhook_router)
     for router in (components_router, keys_router, builds_router, accounts_router):

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -140,26 +140,45 @@ def unit_of_work(factory: sessionmaker[Session], *, write: bool = False) -> Iter
             raise
 
 
+_BAD_VALUE = "A value in the request cannot be stored (a NUL character, or too large)."
+# PostgreSQL error classes (SQLSTATE, first two characters) that are transient: connection
+# trouble, serialisation failure or deadlock, resources, an administrator's cancel/shutdown.
+_TRANSIENT_CLASSES = frozenset({"08", "40", "53", "57"})
+
+
 def problem_for(exc: DBAPIError) -> ExtciError | None:
     """What a database error means to the client, or None for a server bug (a 500).
 
-    - a constraint that fired anyway lost a race with a concurrent request: 409, retry;
-    - a value the database cannot hold (NUL on PostgreSQL, out of range): 400;
+    - a unique or foreign key constraint that fired anyway lost a race with a concurrent
+      request: 409, and a retry gets the ordinary answer;
+    - a value the database cannot hold (NUL on PostgreSQL, out of range, too large for an
+      index): 400;
     - busy, locked, disconnected, deadlock or serialisation failure: transient, nothing was
       stored, so 503 with Retry-After.
     """
-    if isinstance(exc, IntegrityError):
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    message = str(exc.orig).lower()
+    if sqlstate is not None:  # PostgreSQL names the condition exactly
+        race = sqlstate in ("23505", "23503")
+        bad_value = sqlstate[:2] in ("22", "54")
+        transient = sqlstate[:2] in _TRANSIENT_CLASSES
+    else:  # SQLite: by exception class and message
+        race = isinstance(exc, IntegrityError) and ("unique" in message or "foreign" in message)
+        bad_value = isinstance(exc, DataError)
+        transient = isinstance(exc, OperationalError) and ("locked" in message or "busy" in message)
+    if race:
         return Conflict("The request conflicts with a concurrent change; retry it.")
-    if isinstance(exc, DataError):
-        return ValidationFailed(
-            "A value in the request cannot be stored "
-            "(a NUL character, or a number or date out of range)."
-        )
-    if isinstance(exc, OperationalError | InterfaceError):
-        return ServiceUnavailable(
-            "The database is busy or unreachable; retry shortly.", headers={"retry-after": "1"}
-        )
+    if bad_value:
+        return ValidationFailed(_BAD_VALUE)
+    if transient:
+        return unavailable()
     return None
+
+
+def unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "The database is busy or unreachable; retry shortly.", headers={"retry-after": "1"}
+    )
 
 
 def check_writable(factory: sessionmaker[Session]) -> None:

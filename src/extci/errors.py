@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -10,6 +11,11 @@ from typing import Any, ClassVar
 class FieldError:
     pointer: str  # JSON pointer into the request body, e.g. /payload/1/commitSha
     detail: str
+
+
+def json_pointer(parts: Iterable[str | int]) -> str:
+    """RFC 6901: ``("payload", 1, "a/b")`` → ``/payload/1/a~1b``."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 class ExtciError(Exception):

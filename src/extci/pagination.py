@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -40,7 +40,7 @@ def _decode(cursor: str, arity: int) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         values = None
     if not isinstance(values, list) or len(values) != arity:
         raise _invalid()
@@ -49,6 +49,17 @@ def _decode(cursor: str, arity: int) -> list[Any]:
 
 # The largest id an INTEGER key holds on both databases; builds, results and events have
 # 64-bit keys on PostgreSQL (BIG_MAX_ID).
+def _storable_text(value: object) -> bool:
+    """A string both databases can bind: valid UTF-8 (no lone surrogates), no NUL."""
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 MAX_ID = 2**31 - 1
 BIG_MAX_ID = 2**63 - 1
 
@@ -74,7 +85,7 @@ def decode_time_id_cursor(cursor: str | None) -> tuple[datetime, str] | None:
             moment = moment.astimezone(UTC)  # 9999-12-31T23:59-01:00 has no UTC time
     except (ValueError, OverflowError):
         moment = None
-    if moment is None or moment.tzinfo is None or not isinstance(key, str) or "\x00" in key:
+    if moment is None or moment.tzinfo is None or not _storable_text(key):
         raise _invalid()
     return moment, key
 
@@ -85,3 +96,13 @@ def page_of(rows: list[T], limit: int, cursor_of: Callable[[T], str]) -> Page[T]
         return Page(rows, None)
     rows = rows[:limit]
     return Page(rows, cursor_of(rows[-1]))
+
+
+def every(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
+    """All items of a paginated listing, page after page (``fetch(cursor)`` gives a page)."""
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        yield from page.items
+        if (cursor := page.next_cursor) is None:
+            return

@@ -32,7 +32,7 @@ def search_text(value: str | None, pointer: str) -> str | None:
 
 
 def storable_id(value: int) -> bool:
-    """Whether a numeric id can name a row at all (both databases hold 1 .. 2**63-1)."""
+    """Whether a numeric id can name a row at all (INTEGER keys: 1 .. 2**31-1 on both)."""
     return 0 < value <= MAX_ID
 
 

@@ -120,6 +120,7 @@ CASES = [
             ("float", cursor([1.5])),
             ("garbage", "!!not base64!!"),
             ("not-json", base64.urlsafe_b64encode(b"\xff\xfe").decode().rstrip("=")),
+            ("deeply-nested", base64.urlsafe_b64encode(b"[" * 5000).decode().rstrip("=")),
         )
     ],
     *[
@@ -139,6 +140,7 @@ CASES = [
             ("id-not-text", cursor(["2026-01-01T00:00:00+00:00", 7])),
             ("one-value", cursor([1])),
             ("garbage", "!!not base64!!"),
+            ("lone-surrogate", cursor(["2026-01-01T00:00:00+00:00", "\ud800"])),
         )
     ],
     # ---- limits -----------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The key is checked again inside the event's own write transaction: a suspend or a delete
-that lands between authentication and storing the event wins (``keys.confirm_use``)."""
+that lands between authentication and storing the event wins (``keys.confirm_active``)."""
 
 from __future__ import annotations
 

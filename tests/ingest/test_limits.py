@@ -185,3 +185,16 @@ def test_nul_is_refused_in_every_string(api: Api, name: str, factory: Any, point
     detail = build_detail(api, "comp", "p1")
     assert detail["results"] == []
     assert detail["status"] == "BUILDING"
+
+
+def test_a_branch_of_1024_multibyte_characters_is_stored(api: Api) -> None:
+    """Within the string limit, whatever the bytes: never a 503 that no retry can cure."""
+    api.component("comp")
+    key = api.key("comp")
+    assert api.send(ev.start("p1", "comp"), key).status_code == 200
+    branch = "枝" * 1024  # 3 bytes each in UTF-8: 3,072 bytes
+    r = api.send(ev.result("p1", ev.git_revision(branch=branch)), key)
+    assert r.status_code == 200, r.text
+    h = api.token("viewer", "reader")
+    found = api.client.get("/api/v1/components/comp/builds", params={"branch": branch}, headers=h)
+    assert [b["pipelineId"] for b in found.json()["items"]] == ["p1"]

@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 
 from extci.accounts import service
 from extci.accounts.models import User
 from extci.db import unit_of_work
 from extci.dependencies import RuntimeDep, SessionDep
 from extci.errors import Forbidden, Unauthorized
+from extci.runtime import Runtime
 from extci.security import tokens_match
+
+log = logging.getLogger("extci.accounts")
 
 SESSION_COOKIE = "extci_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def current_user(request: Request, session: SessionDep, runtime: RuntimeDep) -> User:
+def _stamp_token(runtime: Runtime, token_id: int) -> None:
+    """After the response: record a token's use. Best effort, never the request's problem."""
+    try:
+        with unit_of_work(runtime.sessions, write=True) as session:
+            service.note_token_use(session, token_id)
+    except Exception:
+        log.warning("could not record the use of token %s", token_id, exc_info=True)
+
+
+def current_user(
+    request: Request, session: SessionDep, runtime: RuntimeDep, background: BackgroundTasks
+) -> User:
     secret = runtime.settings.secret
     authorization = request.headers.get("authorization")
     if authorization:
@@ -28,13 +43,9 @@ def current_user(request: Request, session: SessionDep, runtime: RuntimeDep) -> 
             raise Unauthorized("Use 'Authorization: Bearer <personal access token>'.")
         holder = service.authenticate_token(session, secret, credentials.strip())
         if holder.stamp_due:
-            if request.method in SAFE_METHODS:
-                # A read-only request: upgrading its SQLite read transaction to a write can
-                # fail outright, so the stamp gets a short write transaction of its own.
-                with unit_of_work(runtime.sessions, write=True) as writer:
-                    service.note_token_use(writer, holder.token_id)
-            else:  # already a write transaction (holding SQLite's lock): stamp in it
-                service.note_token_use(session, holder.token_id)
+            # Off the request: its own short write after the response has been sent, so a
+            # read never turns into a write or waits for a second pooled connection.
+            background.add_task(_stamp_token, runtime, holder.token_id)
         return holder.user
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:

@@ -36,7 +36,6 @@ class Build(Base):
             name="end_result",
         ),
         Index("ix_builds_component_id_id", "component_id", "id"),
-        Index("ix_builds_component_id_branch_id", "component_id", "branch", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -12,11 +12,11 @@ import getpass
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from extci import clock
 from extci.cli.output import table, when
-from extci.clock import end_of_day
 from extci.humanize import duration
 
 if TYPE_CHECKING:
@@ -28,16 +28,12 @@ SERVER_EXTRA_HINT = "this command needs the server: pip install 'extci[server]'"
 
 
 def parse_expiry(text: str) -> datetime:
-    """``2027-01-31`` (expires at the end of that day, UTC) or an ISO 8601 date-time."""
     try:
-        if len(text) == 10:
-            return end_of_day(date.fromisoformat(text))
-        value = datetime.fromisoformat(text)
+        return clock.parse_expiry(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time"
         ) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _positive(text: str) -> int:
@@ -158,15 +154,11 @@ def cmd_components_create(args: argparse.Namespace) -> int:
 
 def cmd_components_list(_args: argparse.Namespace) -> int:
     from extci.components import service
+    from extci.pagination import MAX_LIMIT, every
 
-    rows: list[list[str]] = []
     with _uow(_settings(), write=False) as session:
-        cursor = None
-        while True:
-            page = service.listing(session, cursor=cursor, limit=200)
-            rows += [[c.id, c.name, c.kind, c.ci_mode] for c in page.items]
-            if (cursor := page.next_cursor) is None:
-                break
+        found = every(lambda c: service.listing(session, cursor=c, limit=MAX_LIMIT))
+        rows = [[c.id, c.name, c.kind, c.ci_mode] for c in found]
     print(table(["ID", "NAME", "KIND", "CI MODE"], rows, empty="no components"))
     return 0
 
@@ -199,15 +191,13 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
-MAX_KEYS = 200  # a component has a handful; the listing shows the newest 200
-
-
 def cmd_keys_list(args: argparse.Namespace) -> int:
     from extci.clock import utcnow
     from extci.keys import service
+    from extci.pagination import every
 
     with _uow(_settings(), write=False) as session:
-        keys = service.listing(session, args.component, limit=MAX_KEYS).items
+        keys = every(lambda c: service.listing(session, args.component, cursor=c, limit=200))
         now = utcnow()
         rows = [
             [

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from extci import notify
@@ -18,6 +18,7 @@ from extci.errors import (
     ExtciError,
     PayloadTooLarge,
     TooManyRequests,
+    Unauthorized,
     UnsupportedMediaType,
 )
 from extci.ingest import service
@@ -55,7 +56,10 @@ def _admit(runtime: Runtime, presented: str | None) -> tuple[keys.AuthenticatedK
     """Authenticate the key and count the request against its budget: one transaction."""
     with unit_of_work(runtime.sessions) as session:
         key = keys.authenticate(session, runtime.settings.secret, presented)
-        return key, runtime.rate_limiter.hit(session, key.id, utcnow())
+        try:
+            return key, runtime.rate_limiter.hit(session, key.id, utcnow())
+        except IntegrityError:  # the key was deleted a moment ago (its window's foreign key)
+            raise Unauthorized(keys.INVALID_KEY) from None
 
 
 def _ingest(
@@ -63,10 +67,11 @@ def _ingest(
 ) -> service.Outcome:
     now = utcnow()
     with unit_of_work(runtime.sessions, write=True) as uow:
-        keys.confirm_use(uow, key, now)
+        row = keys.confirm_active(uow, key, now)
         outcome = service.ingest(
             uow, event, key, now=now, inactivity_timeout=runtime.settings.build_inactivity_timeout
         )
+        keys.note_use(uow, row, now)
     return outcome  # committed: only now may the CI hear 200
 
 

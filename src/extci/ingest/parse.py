@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from extci.errors import BadRequest, FieldError, ValidationFailed
+from extci.errors import BadRequest, FieldError, ValidationFailed, json_pointer
 from extci.ingest.events import (
     EVENT_ADAPTER,
     EVENT_TYPES,
@@ -19,14 +19,10 @@ from extci.ingest.events import (
 _TAGS = frozenset(EVENT_TYPES) | frozenset(RESULT_TYPES)
 
 
-def _escape(part: str | int) -> str:
-    return str(part).replace("~", "~0").replace("/", "~1")
-
-
 def _pointer(loc: tuple[str | int, ...]) -> str:
     # The discriminated union puts the tag into the location; the body has no such level.
     parts = [p for p in loc if not (isinstance(p, str) and p in _TAGS)]
-    return "".join("/" + _escape(p) for p in parts)
+    return json_pointer(parts)
 
 
 def _message(error: ErrorDetails) -> tuple[tuple[str | int, ...], str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from extci.ingest import repository
 
 WINDOW = timedelta(seconds=60)
+WINDOW_SECONDS = WINDOW.total_seconds()
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,10 @@ class Quota:
     reset_seconds: int
 
     @classmethod
-    def of(cls, limit: int, count: int, window_start: datetime, now: datetime) -> Quota:
+    def of(cls, limit: int, count: int, elapsed: float) -> Quota:
+        """``count`` requests so far in a window that began ``elapsed`` seconds ago."""
         # Elapsed first: (start + 60) - now can round to 60.000…01 and would ceil to 61.
-        elapsed = (now - window_start).total_seconds()
-        reset = min(60, max(1, math.ceil(WINDOW.total_seconds() - elapsed)))
+        reset = min(60, max(1, math.ceil(WINDOW_SECONDS - elapsed)))
         return cls(count <= limit, limit, max(0, limit - count), reset)
 
     def headers(self) -> dict[str, str]:
@@ -57,21 +59,26 @@ class RateLimiter(Protocol):
 
 
 class MemoryRateLimiter:
+    """Windows on the monotonic clock: a wall-clock step cannot stretch or skip one."""
+
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
-        self._windows: dict[int, tuple[datetime, int]] = {}
+        self._windows: dict[int, tuple[float, int]] = {}
         self._lock = threading.Lock()
 
     def hit(self, session: Session, key_id: int, now: datetime) -> Quota:
+        tick = time.monotonic()
         with self._lock:
-            start, count = self._windows.get(key_id, (now, 0))
-            if now - start >= WINDOW:
-                start, count = now, 0
+            start, count = self._windows.get(key_id, (tick, 0))
+            if tick - start >= WINDOW_SECONDS:
+                start, count = tick, 0
             count += 1
             self._windows[key_id] = (start, count)
             if len(self._windows) > 10_000:  # forget idle keys now and then
-                self._windows = {k: v for k, v in self._windows.items() if now - v[0] < WINDOW}
-        return Quota.of(self.per_minute, count, start, now)
+                self._windows = {
+                    k: v for k, v in self._windows.items() if tick - v[0] < WINDOW_SECONDS
+                }
+        return Quota.of(self.per_minute, count, tick - start)
 
 
 class DatabaseRateLimiter:
@@ -81,7 +88,7 @@ class DatabaseRateLimiter:
     def hit(self, session: Session, key_id: int, now: datetime) -> Quota:
         session.execute(text("SET LOCAL synchronous_commit = off"))
         start, count = repository.count_request(session, key_id, now, now - WINDOW)
-        return Quota.of(self.per_minute, count, start, now)
+        return Quota.of(self.per_minute, count, (now - start).total_seconds())
 
 
 def rate_limiter_for(dialect: str, per_minute: int) -> RateLimiter:

@@ -108,13 +108,19 @@ def authenticate(session: Session, secret: bytes, presented: str | None) -> Auth
     return AuthenticatedKey(key.id, key.component_id)
 
 
-def confirm_use(session: Session, key: AuthenticatedKey, now: datetime) -> None:
-    """Inside the event's own transaction: make sure the key is still usable (a suspend or
-    delete that landed since authentication wins), and stamp last use at most once a minute
-    per key (a conditional UPDATE, so that holds across processes)."""
+def confirm_active(session: Session, key: AuthenticatedKey, now: datetime) -> CIKey:
+    """Inside the event's own transaction: make sure the key is still usable, so that a
+    suspend or delete that landed since authentication wins. Reads only (no lock)."""
     row = repository.by_id(session, key.id)
     if row is None or row.effective_status(now) != "ACTIVE":
         raise Unauthorized(INVALID_KEY)
+    return row
+
+
+def note_use(session: Session, key: CIKey, now: datetime) -> None:
+    """Stamp last use at most once a minute per key (a conditional UPDATE, so that holds
+    across processes). Called last in the event's transaction: the key's row lock is then
+    taken after the component's, the order a component delete takes them in."""
     stale_before = now - LAST_USED_RESOLUTION
-    if row.last_used_at is None or row.last_used_at < stale_before:
+    if key.last_used_at is None or key.last_used_at < stale_before:
         repository.stamp_last_used(session, key.id, now, stale_before)

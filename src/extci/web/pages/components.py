@@ -22,7 +22,7 @@ from extci.errors import ExtciError
 from extci.keys import service as keys
 from extci.keys.models import CIKey
 from extci.keys.schemas import KeyOut
-from extci.pagination import MAX_LIMIT
+from extci.pagination import MAX_LIMIT, every
 from extci.web import render as r
 from extci.web.auth import EditorForm, Visitor, VisitorDep
 from extci.web.pages.common import NOTICES, Field, base_url, field_errors, see_other
@@ -114,14 +114,7 @@ def _history_filters(request: Request) -> dict[str, str]:
 
 def _all_keys(session: Session, component_id: str) -> list[CIKey]:
     """Every key of the component: the page lists them all (there are a handful)."""
-    found: list[CIKey] = []
-    cursor: str | None = None
-    while True:
-        page = keys.listing(session, component_id, cursor=cursor, limit=MAX_LIMIT)
-        found.extend(page.items)
-        if page.next_cursor is None:
-            return found
-        cursor = page.next_cursor
+    return list(every(lambda c: keys.listing(session, component_id, cursor=c, limit=MAX_LIMIT)))
 
 
 def component_context(

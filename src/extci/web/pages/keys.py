@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from fastapi import Request
 from fastapi.responses import Response
 from fastapi.routing import APIRouter
 
 from extci.accounts import service as accounts
-from extci.clock import end_of_day
+from extci.clock import parse_expiry
 from extci.components import service as components
 from extci.dependencies import SessionDep, SettingsDep
 from extci.errors import FieldError, ValidationFailed
@@ -41,12 +41,11 @@ def _expiry(text: str) -> datetime | None:
     if not text.strip():
         return None
     try:
-        day = date.fromisoformat(text.strip())
+        return parse_expiry(text)
     except ValueError:
         raise ValidationFailed(
             "Invalid expiry date.", errors=[FieldError("/expiresAt", "must be a date")]
         ) from None
-    return end_of_day(day)
 
 
 @router.post("/components/{component_id}/keys")
