@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from extci.builds.service import BuildDetail, BuildView
 from extci.schemas import ApiModel
@@ -17,7 +18,9 @@ class GitRevisionOut(ApiModel):
     commit_sha: str
 
 
-class BuildSummary(ApiModel):
+class BuildCommon(ApiModel):
+    """The fields the history's rows and the detail document share."""
+
     component_id: str
     pipeline_id: str
     build_version: str
@@ -25,39 +28,49 @@ class BuildSummary(ApiModel):
     pipeline_name: str | None
     dashboard_url: str | None
     actor: ActorOut | None
-    branch: str | None
-    commit_sha: str | None
-    result_types: list[str]
     started_at: datetime
     ended_at: datetime | None
     duration_seconds: float | None
     last_event_at: datetime
     end_result: str | None
 
+    @staticmethod
+    def values(v: BuildView) -> dict[str, Any]:
+        b = v.build
+        actor = None  # a start event without an actor
+        if b.actor_username is not None:
+            actor = ActorOut(username=b.actor_username, fullname=b.actor_fullname)
+        return {
+            "component_id": b.component_id,
+            "pipeline_id": b.pipeline_id,
+            "build_version": b.build_version,
+            "status": v.status,
+            "pipeline_name": b.pipeline_name,
+            "dashboard_url": b.dashboard_url,
+            "actor": actor,
+            "started_at": b.started_at,
+            "ended_at": b.ended_at,
+            "duration_seconds": v.duration_seconds,
+            "last_event_at": b.last_event_at,
+            "end_result": b.end_result,
+        }
+
+
+class BuildSummary(BuildCommon):
+    """A row of the history: also what the list filters and shows at a glance."""
+
+    branch: str | None
+    commit_sha: str | None
+    result_types: list[str]
+
     @classmethod
     def of(cls, v: BuildView) -> BuildSummary:
         b = v.build
-        actor = (
-            ActorOut(username=b.actor_username, fullname=b.actor_fullname)
-            if b.actor_username
-            else None
-        )
         return cls(
-            component_id=b.component_id,
-            pipeline_id=b.pipeline_id,
-            build_version=b.build_version,
-            status=v.status,
-            pipeline_name=b.pipeline_name,
-            dashboard_url=b.dashboard_url,
-            actor=actor,
+            **cls.values(v),
             branch=b.branch,
             commit_sha=b.commit_sha,
             result_types=list(b.result_types),
-            started_at=b.started_at,
-            ended_at=b.ended_at,
-            duration_seconds=v.duration_seconds,
-            last_event_at=b.last_event_at,
-            end_result=b.end_result,
         )
 
 
@@ -72,22 +85,9 @@ class EventOut(ApiModel):
     received_at: datetime
 
 
-class BuildDetailOut(ApiModel):
-    """Exactly the document of management.md §2 (the history's summary fields such as
-    ``branch`` or ``resultTypes`` are not part of it)."""
+class BuildDetailOut(BuildCommon):
+    """Exactly the document of management.md §2."""
 
-    component_id: str
-    pipeline_id: str
-    build_version: str
-    status: str
-    pipeline_name: str | None
-    dashboard_url: str | None
-    actor: ActorOut | None
-    started_at: datetime
-    ended_at: datetime | None
-    duration_seconds: float | None
-    last_event_at: datetime
-    end_result: str | None
     git_revision: GitRevisionOut | None
     # Each result: {"type", ...its wire fields..., "receivedAt"}.
     results: list[dict[str, str | datetime]]
@@ -97,10 +97,9 @@ class BuildDetailOut(ApiModel):
 
     @classmethod
     def of_detail(cls, d: BuildDetail) -> BuildDetailOut:
-        summary = BuildSummary.of(d.view)
         revision = next((r.fields for r in d.results if r.type == "git-revision"), None)
         return cls(
-            **summary.model_dump(by_alias=False, include=_DETAIL_SUMMARY_FIELDS),
+            **cls.values(d.view),
             git_revision=GitRevisionOut.model_validate(revision) if revision else None,
             results=[{"type": r.type, **r.fields, "receivedAt": r.received_at} for r in d.results],
             required_results=[
@@ -112,6 +111,3 @@ class BuildDetailOut(ApiModel):
                 for e in d.events
             ],
         )
-
-
-_DETAIL_SUMMARY_FIELDS = set(BuildDetailOut.model_fields) & set(BuildSummary.model_fields)
