@@ -85,10 +85,6 @@ class Broadcaster:
         self._closed = False
         self.listening = asyncio.Event()
 
-    @property
-    def cross_process(self) -> bool:
-        return self._conninfo is not None
-
     # ---- publishing ---------------------------------------------------------------
 
     def publish(self, change: Change) -> None:
