@@ -97,6 +97,8 @@ async def _unexpected(_request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(
+        # FastAPI's native OpenTelemetry hook asks the environment on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="extci",
         version=__version__,
         description=(
@@ -141,7 +143,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await run_in_threadpool(app.state.runtime.writer.close)
+        runtime: Runtime = app.state.runtime
+        await run_in_threadpool(runtime.writer.close)
+        await run_in_threadpool(runtime.rate_limiter.close)
 
 
 def _install_web(app: FastAPI) -> None:

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     max_form_body_bytes: int = Field(65_536, ge=1024)
     # Events waiting for the writer; past this the webhook answers 503 with Retry-After.
     ingest_queue_limit: int = Field(1024, ge=1)
+    # PostgreSQL only: writer threads storing batches side by side (SQLite has one).
+    ingest_writers: int = Field(4, ge=1, le=32)
     # How long a CI key look-up is reused before the webhook's first check asks again
     # (the event's own transaction always checks the key again).
     key_cache_seconds: float = Field(1.0, ge=0, le=2)

@@ -13,7 +13,7 @@ from extci.db import make_engine, make_session_factory
 from extci.ingest.events import Limits
 from extci.ingest.ratelimit import RateLimiter, rate_limiter_for
 from extci.ingest.service import Rules
-from extci.ingest.writer import IngestWriter
+from extci.ingest.writer import IngestWriter, ingest_writer
 from extci.keys.cache import KeyCache, invalidate_on_commit
 
 
@@ -53,14 +53,20 @@ class Runtime:
                 max_string_length=settings.max_string_length,
                 max_payload_items=settings.max_payload_items,
             ),
-            rate_limiter=rate_limiter_for(
-                engine.dialect.name, settings.rate_limit_per_minute, sessions
+            rate_limiter=rate_limiter_for(engine, settings.rate_limit_per_minute),
+            writer=ingest_writer(
+                engine,
+                rules,
+                # SQLite has one writer at a time anyway; PostgreSQL overlaps the round
+                # trips of several batches.
+                threads=1 if engine.dialect.name == "sqlite" else settings.ingest_writers,
+                queue_limit=settings.ingest_queue_limit,
             ),
-            writer=IngestWriter(engine, rules, queue_limit=settings.ingest_queue_limit),
             key_cache=key_cache,
         )
 
     def close(self) -> None:
         """Store what is queued, then let the connections go."""
         self.writer.close()
+        self.rate_limiter.close()
         self.engine.dispose()

@@ -52,7 +52,7 @@ def start_event(api: Api, pipeline_id: str = "p1") -> StartEvent | ResultEvent |
 
 
 def store(api: Api, key: keys.AuthenticatedKey) -> object:
-    return asyncio.run(api.runtime.writer.submit(start_event(api), key))
+    return asyncio.run(api.runtime.writer.submit((start_event(api), key)))
 
 
 def test_an_active_key_stores_the_event_and_stamps_its_use(api: Api) -> None:

@@ -2,39 +2,75 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, and_, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from extci.builds import state
 from extci.builds.models import Build, BuildEvent, BuildResult, branch_key
 from extci.components.models import Component
-from extci.db import insert_for, newest_first
+from extci.db import dialect_insert, newest_first
 
 # ---- the ingest path's writes: Core statements on the writer's connection ------------
 # The group-commit writer (extci.ingest.writer) runs these on one Connection, many events
-# per transaction; the ORM's unit-of-work machinery is not on this path.
+# per transaction. Each statement is built once and executed with parameters: building a
+# statement per call (and the ORM's unit of work) cost more than the database's own work.
 
 _BUILD = cast(Table, Build.__table__)
 _RESULT = cast(Table, BuildResult.__table__)
 _EVENT = cast(Table, BuildEvent.__table__)
+
+_SELECT_BUILD = select(_BUILD).where(
+    _BUILD.c.component_id == bindparam("component_id"),
+    _BUILD.c.pipeline_id == bindparam("pipeline_id"),
+)
+_SELECT_BUILD_FOR_UPDATE = _SELECT_BUILD.with_for_update()
+_INSERT_EVENT = insert(_EVENT)
+_UPDATE_BUILD = update(_BUILD).where(_BUILD.c.id == bindparam("build_id_"))
+_EXISTING_FINGERPRINTS = select(_RESULT.c.fingerprint).where(
+    _RESULT.c.build_id == bindparam("build_id"),
+    _RESULT.c.fingerprint.in_(bindparam("fingerprints", expanding=True)),
+)
+
+
+@functools.cache
+def _insert_start(dialect: str) -> Any:
+    return (
+        dialect_insert(dialect, _BUILD)
+        .on_conflict_do_nothing(index_elements=["component_id", "pipeline_id"])
+        .returning(_BUILD.c.id)
+    )
+
+
+@functools.cache
+def _insert_result(dialect: str) -> Any:
+    return (
+        dialect_insert(dialect, _RESULT)
+        .on_conflict_do_nothing(index_elements=["build_id", "fingerprint"])
+        .returning(_RESULT.c.fingerprint)
+    )
 
 
 def insert_start(conn: Connection, values: dict[str, Any]) -> int | None:
     """Create the build unless its component already has the pipelineId; the unique
     constraint decides races. Returns the new build's id, or None when another request
     (in any process) got there first."""
-    stmt = (
-        insert_for(conn, Build)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["component_id", "pipeline_id"])
-        .returning(_BUILD.c.id)
-    )
-    return conn.execute(stmt).scalar_one_or_none()
+    return conn.execute(_insert_start(conn.dialect.name), values).scalar_one_or_none()
 
 
 def by_pipeline(
@@ -43,41 +79,35 @@ def by_pipeline(
     """The build of a component's pipeline run (an ORM ``Build`` from a Session, a row
     with the same attributes from a Connection). ``for_update`` serialises writers of one
     build: a row lock on PostgreSQL; SQLite write transactions are serial already."""
-    where = (Build.component_id == component_id, Build.pipeline_id == pipeline_id)
     if isinstance(bind, Session):
-        return bind.execute(select(Build).where(*where)).scalar_one_or_none()
-    stmt = select(_BUILD).where(*where)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return bind.execute(stmt).one_or_none()
+        stmt = select(Build).where(
+            Build.component_id == component_id, Build.pipeline_id == pipeline_id
+        )
+        return bind.execute(stmt).scalar_one_or_none()
+    query = _SELECT_BUILD_FOR_UPDATE if for_update else _SELECT_BUILD
+    params = {"component_id": component_id, "pipeline_id": pipeline_id}
+    return bind.execute(query, params).one_or_none()
 
 
 def insert_results(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[str]:
     """Store result items once each; returns the fingerprints that were new."""
     if not rows:
         return []
-    stmt = (
-        insert_for(conn, BuildResult)
-        .values(list(rows))
-        .on_conflict_do_nothing(index_elements=["build_id", "fingerprint"])
-        .returning(_RESULT.c.fingerprint)
-    )
-    return list(conn.execute(stmt).scalars())
+    # One multi-row INSERT … RETURNING (SQLAlchemy's "insertmanyvalues").
+    return list(conn.execute(_insert_result(conn.dialect.name), list(rows)).scalars())
 
 
 def existing_fingerprints(conn: Connection, build_id: int, fingerprints: Sequence[str]) -> set[str]:
-    stmt = select(_RESULT.c.fingerprint).where(
-        _RESULT.c.build_id == build_id, _RESULT.c.fingerprint.in_(fingerprints)
-    )
-    return set(conn.execute(stmt).scalars())
+    params = {"build_id": build_id, "fingerprints": list(fingerprints)}
+    return set(conn.execute(_EXISTING_FINGERPRINTS, params).scalars())
 
 
 def add_event(conn: Connection, values: dict[str, Any]) -> None:
-    conn.execute(insert(_EVENT).values(**values))
+    conn.execute(_INSERT_EVENT, values)
 
 
 def update_build(conn: Connection, build_id: int, **values: Any) -> None:
-    conn.execute(update(_BUILD).where(_BUILD.c.id == build_id).values(**values))
+    conn.execute(_UPDATE_BUILD, {"build_id_": build_id, **values})
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
 from extci import notify, security
@@ -26,7 +26,6 @@ from extci.errors import (
 from extci.ingest.events import WIRE_VERSION
 from extci.ingest.openapi import WEBHOOK_OPENAPI
 from extci.ingest.parse import parse_event
-from extci.ingest.ratelimit import Quota
 from extci.keys import service as keys
 from extci.keys.cache import KeyRecord
 from extci.runtime import Runtime
@@ -74,16 +73,6 @@ async def _authenticate(runtime: Runtime, presented: str | None) -> keys.Authent
     return keys.AuthenticatedKey(record.id, record.component_id)
 
 
-async def _count(runtime: Runtime, key: keys.AuthenticatedKey) -> Quota:
-    limiter = runtime.rate_limiter
-    try:
-        if limiter.blocking:
-            return await run_in_threadpool(limiter.hit, key.id, utcnow())
-        return limiter.hit(key.id, utcnow())
-    except IntegrityError:  # the key was deleted a moment ago (its window's foreign key)
-        raise Unauthorized(keys.INVALID_KEY) from None
-
-
 @router.post("/ci/webhook", tags=["webhook"], openapi_extra=WEBHOOK_OPENAPI, response_model=None)
 async def webhook(
     request: Request,
@@ -91,7 +80,7 @@ async def webhook(
 ) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     key = await _authenticate(runtime, x_codenow_api_key)
-    quota = await _count(runtime, key)
+    quota = await runtime.rate_limiter.hit(key.id)
     headers = quota.headers()
     try:
         if not quota.allowed:
@@ -105,7 +94,7 @@ async def webhook(
             )
         body = await _read_body(request, runtime.settings.max_body_bytes)
         event = parse_event(body, runtime.limits)
-        outcome = await runtime.writer.submit(event, key)  # answers once committed
+        outcome = await runtime.writer.submit((event, key))  # answers once committed
         if not outcome.duplicate:  # committed: nudge open pages (fire-and-forget, no I/O)
             notify.publish(
                 request.app.state, outcome.component_id, outcome.pipeline_id, outcome.build_status

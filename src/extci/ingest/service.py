@@ -5,8 +5,9 @@ writer (:mod:`extci.ingest.writer`) calls :func:`ingest_batch` with the events t
 up while the previous batch was committing; the caller answers each CI only after the
 batch's transaction has committed.
 
-Every event runs inside a savepoint of its own: an event that is refused (404, 409, a value
-the database cannot hold) is rolled back alone and never fails its batch-mates.
+One bad event never fails its batch-mates: the contract's refusals are decided before an
+event writes anything, and an event the database refuses is taken out of the batch, which
+then runs again without it (see :func:`ingest_batch`).
 """
 
 from __future__ import annotations
@@ -66,6 +67,16 @@ def fingerprint(value: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+class EventFailed(Exception):
+    """The database refused one event after it had begun to write: the caller rolls the
+    whole transaction back and runs the batch again without it (its answer is known)."""
+
+    def __init__(self, index: int, answer: ExtciError) -> None:
+        super().__init__(answer.detail)
+        self.index = index
+        self.answer = answer
+
+
 def ingest_batch(
     conn: Connection,
     jobs: Sequence[tuple[Event, AuthenticatedKey]],
@@ -75,8 +86,11 @@ def ingest_batch(
 ) -> list[Outcome | ExtciError]:
     """Ingest ``jobs`` in the caller's open transaction; one answer per job, in order.
 
-    Raises only for what dooms the whole transaction (a lost connection, a locked or full
-    database): the caller then rolls back and none of the batch was stored.
+    Every refusal of the contract (401, 403, 404, 409) is decided before the event writes
+    anything, so a refused event needs no rollback and its batch-mates go on. When the
+    database itself refuses a statement, :class:`EventFailed` says which event: the caller
+    rolls back and runs the batch again without it. Anything else that dooms the
+    transaction (a lost connection, a locked or full database) propagates as it is.
     """
     key_rows = keys.states(conn, {key.id for _, key in jobs})
     wanted = {key.component_id for _, key in jobs}
@@ -85,7 +99,7 @@ def ingest_batch(
     answers: list[Outcome | ExtciError | None] = [None] * len(jobs)
     used: set[int] = set()
     # Events of one build keep their order; builds are visited in one global order, so two
-    # processes writing the same builds take their row locks in the same order.
+    # writers of the same builds take their row locks in the same order.
     order = sorted(
         range(len(jobs)), key=lambda i: (jobs[i][1].component_id, jobs[i][0].pipeline_id)
     )
@@ -95,27 +109,18 @@ def ingest_batch(
         if row is None or key_status(row.status, row.expires_at, now) != "ACTIVE":
             answers[i] = Unauthorized(INVALID_KEY)  # revoked since it was authenticated
             continue
-        answers[i] = _one(batch, event, key)
+        try:
+            answers[i] = ingest(batch, event, key)
+        except ExtciError as exc:
+            answers[i] = exc
+        except DBAPIError as exc:
+            problem = problem_for(exc)
+            if problem is None or problem.status >= 500:
+                raise  # the transaction itself is in trouble
+            raise EventFailed(i, problem) from exc
         used.add(key.id)
     _stamp_last_used(conn, [key_rows[k] for k in sorted(used)], now)
     return [a for a in answers if a is not None]
-
-
-def _one(batch: _Batch, event: Event, key: AuthenticatedKey) -> Outcome | ExtciError:
-    savepoint = batch.conn.begin_nested()
-    try:
-        outcome = ingest(batch, event, key)
-    except ExtciError as exc:
-        savepoint.rollback()
-        return exc
-    except DBAPIError as exc:
-        problem = problem_for(exc)
-        if problem is None or problem.status >= 500:
-            raise  # the transaction itself is in trouble: the whole batch is retried or 503
-        savepoint.rollback()
-        return problem
-    savepoint.commit()
-    return outcome
 
 
 def _stamp_last_used(conn: Connection, rows: Sequence[Any], now: datetime) -> None:
@@ -217,23 +222,28 @@ def _results(batch: _Batch, event: ResultEvent, build: Any) -> Outcome:
             f"The build {build.pipeline_id!r} has ended ({build.status}); "
             "results can no longer be added."
         )
+    stored = builds.existing_fingerprints(batch.conn, build.id, list(items))
+    fresh = [fp for fp in items if fp not in stored]
+    if not fresh:
+        return _outcome(batch, build, duplicate=True)
+    limit = batch.rules.max_results_per_build
+    if build.result_count + len(fresh) > limit:
+        raise Conflict(
+            f"The build {build.pipeline_id!r} would hold more than {limit} distinct result "
+            f"items (it has {build.result_count}, this event adds {len(fresh)}); "
+            "nothing of this event was stored (EXTCI_MAX_RESULTS_PER_BUILD)."
+        )
     now = batch.now
+    # The build's row is locked (PostgreSQL) or the whole database is (SQLite): nobody
+    # adds these items meanwhile, so the fresh ones are exactly the new ones.
     new = builds.insert_results(
         batch.conn,
         [
             {"build_id": build.id, "type": t, "fingerprint": fp, "fields": f, "received_at": now}
-            for fp, (t, f) in items.items()
+            for fp in fresh
+            for t, f in (items[fp],)
         ],
     )
-    if not new:
-        return _outcome(batch, build, duplicate=True)
-    limit = batch.rules.max_results_per_build
-    if build.result_count + len(new) > limit:
-        raise Conflict(  # the savepoint takes the items just inserted back out
-            f"The build {build.pipeline_id!r} would hold more than {limit} distinct result "
-            f"items (it has {build.result_count}, this event adds {len(new)}); "
-            "nothing of this event was stored (EXTCI_MAX_RESULTS_PER_BUILD)."
-        )
     new_items = [items[fp] for fp in new]
     changes: dict[str, Any] = {
         "last_event_at": now,
