@@ -226,13 +226,22 @@ def list_tokens(
     return page_of(rows, limit, lambda t: encode_cursor(t.id))
 
 
+def get_token(
+    session: Session, user: User, token_id: int, *, actor: Actor | None = None
+) -> PersonalAccessToken:
+    """One of ``user``'s tokens; ``actor`` only words the 404 ("You have no token 3")."""
+    token = repository.token_of(session, user.id, token_id) if storable_id(token_id) else None
+    if token is None:
+        own = actor is not None and actor.name == user.username
+        whose = "You have" if own else f"User {user.username!r} has"
+        raise NotFound(f"{whose} no token {token_id}.")
+    return token
+
+
 def delete_token(session: Session, user: User, token_id: int, *, actor: Actor) -> None:
     """Delete one of ``user``'s tokens: their own, or anyone's for an admin (the edge
     decides who may name which user)."""
-    token = repository.token_of(session, user.id, token_id) if storable_id(token_id) else None
-    if token is None:
-        whose = "You have" if actor.name == user.username else f"User {user.username!r} has"
-        raise NotFound(f"{whose} no token {token_id}.")
+    token = get_token(session, user, token_id, actor=actor)
     details = {"user": user.username, "name": token.name}
     record(session, actor, AuditAction.TOKEN_DELETED, f"token {token.id}", details=details)
     repository.delete_token(session, token)
