@@ -3,11 +3,20 @@
 
 from __future__ import annotations
 
+from extci.accounts import service as accounts
 from extci.accounts.models import User
 from extci.db import unit_of_work
 from tests.api.helpers import items, problem
 from tests.api.test_accounts import bearer, sessions_of, web_session
 from tests.conftest import Api
+from tests.support.factories import TESTS
+
+
+def new_token(api: Api, username: str) -> str:
+    with unit_of_work(api.runtime.sessions, write=True) as s:
+        user = accounts.get_user(s, username)
+        new = accounts.create_token(s, api.secret, user, name="again", expires_at=None, actor=TESTS)
+        return new.secret
 
 
 def test_a_deactivated_users_tokens_and_sessions_stop_and_activation_restores_the_tokens(
@@ -67,20 +76,9 @@ def test_the_last_active_admin_can_be_neither_deactivated_nor_demoted(api: Api) 
     r = api.client.patch("/api/v1/users/root", json={"active": False}, headers=root)
     assert r.status_code == 200, r.text
     problem(api.client.get("/api/v1/me", headers=root), 401)  # root cut itself off
-    ada = bearer(_new_token(api, "ada"))
+    ada = bearer(new_token(api, "ada"))
     problem(api.client.patch("/api/v1/users/ada", json={"active": False}, headers=ada), 409)
     problem(api.client.patch("/api/v1/users/ada", json={"role": "viewer"}, headers=ada), 409)
-
-
-def _new_token(api: Api, username: str) -> str:
-    from extci.accounts import service as accounts
-    from tests.support.factories import TESTS
-
-    with unit_of_work(api.runtime.sessions, write=True) as s:
-        user = accounts.get_user(s, username)
-        return accounts.create_token(
-            s, api.secret, user, name="again", expires_at=None, actor=TESTS
-        ).secret
 
 
 def test_an_admin_lists_and_deletes_any_users_tokens(api: Api) -> None:
@@ -153,5 +151,9 @@ def test_usernames_are_unique_ignoring_case(api: Api) -> None:
     assert r.json()["username"] == "Dora"
     assert r.json()["role"] == "editor"
     assert items(api.client.get("/api/v1/users/dora/tokens", headers=root))
+    # only ASCII names anybody: Python lowers the Kelvin sign (U+212A) to "k"
+    api.token("viewer", "karl")
+    assert items(api.client.get("/api/v1/users/KARL/tokens", headers=root))
+    problem(api.client.get("/api/v1/users/\u212aarl/tokens", headers=root), 404)
     users = sorted(u["username"] for u in items(api.client.get("/api/v1/users", headers=root)))
-    assert users == ["Dora", "Root"]
+    assert users == ["Dora", "Root", "karl"]

@@ -12,7 +12,10 @@ from extci.db import newest_first
 
 
 def user_by_name(session: Session, username: str) -> User | None:
-    """Ignoring case, as the unique index on lower(username) does (and uses it)."""
+    """Ignoring case, as the unique index on lower(username) does (and uses it). Usernames
+    are ASCII: anything else names nobody (Python would lower the Kelvin sign to "k")."""
+    if not username.isascii():
+        return None
     stmt = select(User).where(func.lower(User.username) == username.lower())
     return session.execute(stmt).scalar_one_or_none()
 
