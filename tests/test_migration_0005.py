@@ -5,46 +5,18 @@ and pipelineIds become unique per component."""
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 from extci import migrate
 from extci.builds.models import branch_key
-from extci.db import make_engine
-from tests.support.databases import PG_ADMIN_URL, require_postgres
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC).replace(tzinfo=None)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A database of its own, migrated only as far as 0004."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path}/old.db")
-        migrate.upgrade(engine, "0004")
-        yield engine
-        engine.dispose()
-        return
-    require_postgres()
-    name = f"extci_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
-    migrate.upgrade(engine, "0004")
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def test_builds_results_and_events_survive_and_are_counted(engine: Engine) -> None:
+def test_builds_results_and_events_survive_and_are_counted(engine_at_0004: Engine) -> None:
+    engine = engine_at_0004
     with engine.begin() as conn:
         conn.execute(
             text(

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from extci import __version__
 from extci.accounts.dependencies import SESSION_COOKIE
 from extci.accounts.endpoints import router as accounts_router
+from extci.audit.endpoints import router as audit_router
 from extci.bodylimit import BodyLimit
 from extci.builds.endpoints import router as builds_router
 from extci.components.endpoints import router as components_router
@@ -123,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(webhook_router)
-    for router in (components_router, keys_router, builds_router, accounts_router):
+    for router in (components_router, keys_router, builds_router, accounts_router, audit_router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health_router)
     _install_web(app)

@@ -34,12 +34,12 @@ def authenticated(api: Api) -> tuple[int, keys.AuthenticatedKey]:
 
 def suspend(api: Api, key_id: int) -> None:
     with unit_of_work(api.runtime.sessions, write=True) as session:
-        keys.suspend(session, COMPONENT, key_id)
+        keys.suspend(session, COMPONENT, key_id, actor=factories.TESTS)
 
 
 def delete(api: Api, key_id: int) -> None:
     with unit_of_work(api.runtime.sessions, write=True) as session:
-        keys.delete(session, COMPONENT, key_id)
+        keys.delete(session, COMPONENT, key_id, actor=factories.TESTS)
 
 
 def builds(api: Api) -> int:

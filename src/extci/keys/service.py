@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from extci import security
+from extci.audit.models import AuditAction
+from extci.audit.service import Actor, record
 from extci.clock import utcnow
 from extci.components import service as components
 from extci.errors import Conflict, NotFound
@@ -41,7 +43,7 @@ def create(
     *,
     name: str,
     expires_at: datetime | None,
-    created_by: str,
+    actor: Actor,
 ) -> NewKey:
     component = components.get(session, component_id)
     if component.ci_mode != "external":
@@ -59,10 +61,16 @@ def create(
         status="ACTIVE",
         expires_at=future_expiry(expires_at, now),
         created_at=now,
-        created_by=created_by,
+        created_by=actor.name,
     )
     repository.add(session, key)
+    _record(session, actor, AuditAction.KEY_CREATED, key)
     return NewKey(key, plaintext)
+
+
+def _record(session: Session, actor: Actor, action: AuditAction, key: CIKey) -> None:
+    details = {"name": key.name, "hint": key.hint}
+    record(session, actor, action, f"key {key.id}", component_id=key.component_id, details=details)
 
 
 def listing(
@@ -83,20 +91,26 @@ def get(session: Session, component_id: str, key_id: int) -> CIKey:
     return key
 
 
-def suspend(session: Session, component_id: str, key_id: int) -> CIKey:
+def suspend(session: Session, component_id: str, key_id: int, *, actor: Actor) -> CIKey:
     key = get(session, component_id, key_id)
-    key.status = "SUSPENDED"
+    if key.status != "SUSPENDED":
+        key.status = "SUSPENDED"
+        _record(session, actor, AuditAction.KEY_SUSPENDED, key)
     return key
 
 
-def resume(session: Session, component_id: str, key_id: int) -> CIKey:
+def resume(session: Session, component_id: str, key_id: int, *, actor: Actor) -> CIKey:
     key = get(session, component_id, key_id)
-    key.status = "ACTIVE"
+    if key.status != "ACTIVE":
+        key.status = "ACTIVE"
+        _record(session, actor, AuditAction.KEY_RESUMED, key)
     return key
 
 
-def delete(session: Session, component_id: str, key_id: int) -> None:
-    repository.delete(session, get(session, component_id, key_id))
+def delete(session: Session, component_id: str, key_id: int, *, actor: Actor) -> None:
+    key = get(session, component_id, key_id)
+    _record(session, actor, AuditAction.KEY_DELETED, key)
+    repository.delete(session, key)
 
 
 def lookup(session: Session, key_hash: str) -> KeyRecord | None:
