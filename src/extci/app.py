@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from extci import __version__
@@ -89,6 +90,13 @@ async def _pool_exhausted(_request: Request, exc: Exception) -> Response:
     return problem_response(unavailable())
 
 
+async def _client_gone(_request: Request, exc: Exception) -> Response:
+    # The client hung up before sending its whole body: an ordinary event on the internet,
+    # not a fault of ours. Nothing was stored; nobody is left to read an answer.
+    log.debug("client disconnected mid-request")
+    return Response(status_code=400)
+
+
 async def _unexpected(_request: Request, exc: Exception) -> Response:
     # A bug of ours, never the client's input: log it, answer problem+json without details.
     log.error("unexpected error", exc_info=exc)
@@ -122,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(PoolTimeout, _pool_exhausted)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(webhook_router)
     for router in (components_router, keys_router, builds_router, accounts_router, audit_router):
