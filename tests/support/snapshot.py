@@ -1,0 +1,57 @@
+"""A cheap fingerprint of everything stored: per table, the row count and a digest of the
+rows, so "a refused request changed nothing" is one comparison.
+
+Two things change on purpose when a request is refused, and are left out:
+- ``rate_windows``: the webhook counts requests of a valid key, refused ones included
+  (docs/decisions.md, "Rate limit");
+- ``tokens.last_used_at``: a valid token's use is recorded whatever the route answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, MetaData, Table, select
+
+IGNORED_TABLES = frozenset({"rate_windows", "alembic_version"})
+IGNORED_COLUMNS = {"tokens": frozenset({"last_used_at"})}
+
+
+@dataclass(frozen=True)
+class TableState:
+    rows: int
+    digest: str
+
+
+class Snapshots:
+    """Reflects the schema once (every table, including ones this test suite does not
+    know about yet, such as an audit log), then fingerprints it on demand."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata = MetaData()
+        metadata.reflect(engine)
+        self.tables: list[Table] = [
+            t for t in metadata.sorted_tables if t.name not in IGNORED_TABLES
+        ]
+
+    def take(self) -> dict[str, TableState]:
+        state: dict[str, TableState] = {}
+        with self.engine.connect() as conn:
+            for table in self.tables:
+                skip = IGNORED_COLUMNS.get(table.name, frozenset())
+                columns = [c for c in table.columns if c.name not in skip]
+                rows = sorted(repr(tuple(row)) for row in conn.execute(select(*columns)))
+                digest = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+                state[table.name] = TableState(len(rows), digest)
+        return state
+
+
+def changed_tables(before: dict[str, TableState], after: dict[str, TableState]) -> list[str]:
+    """Which tables differ, with their row counts, for a readable assertion message."""
+    return [
+        f"{name} ({before[name].rows} -> {after[name].rows} rows)"
+        for name in before
+        if before[name] != after[name]
+    ]
