@@ -32,9 +32,7 @@ def module_database_url(
 
 
 @pytest.fixture(scope="module")
-def world(
-    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[World]:
+def world(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     settings = Settings(
         database_url=module_database_url,
         data_dir=tmp_path_factory.mktemp("data"),

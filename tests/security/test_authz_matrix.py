@@ -1,4 +1,4 @@
-"""The authorisation matrix: every route of the app × every principal, against the one
+"""The authorisation matrix: every route of the app x every principal, against the one
 declared table in tests/support/access_rules.py, on SQLite and PostgreSQL through HTTP.
 
 The routes come from ``app.routes``: a route added without a rule fails here. After every

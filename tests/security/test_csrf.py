@@ -119,7 +119,8 @@ def _sign_in_form(world: World) -> tuple[str, str]:
     cookie = page.cookies.get(SIGN_IN_COOKIE)
     match = CSRF_FIELD.search(page.text)
     world.client.cookies.clear()
-    assert cookie and match, page.text
+    assert cookie, page.headers
+    assert match, page.text
     return cookie, match.group(1)
 
 

@@ -221,7 +221,9 @@ def _webhook_event(w: World, _p: Principal, variant: str) -> Call:
     if variant == "start":
         return Call(json=ev.start(w.unique("pipe"), "alpha"))
     pipeline_id = w.open_build("alpha")
-    event = ev.result(pipeline_id, ev.git_revision()) if variant == "result" else ev.end(pipeline_id)
+    event = (
+        ev.result(pipeline_id, ev.git_revision()) if variant == "result" else ev.end(pipeline_id)
+    )
     return Call(json=event, expect={"other_key": frozenset({403, 404})})
 
 
@@ -278,7 +280,9 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/api/v1/audit"): rule(ADMIN, 200, pending=ACCOUNTS_PENDING),
     # ---- web UI -----------------------------------------------------------------------
     RouteKey("GET", "/sign-in"): rule(
-        PUBLIC, 200, override={role: 303 for role in USER_ROLES}  # signed in: onwards
+        PUBLIC,
+        200,
+        override={role: 303 for role in USER_ROLES},  # signed in: onwards
     ),
     # Sign-in needs its own form (a cookie and its token): a forged one is 403 for anyone.
     RouteKey("POST", "/sign-in"): rule(PUBLIC, 403, _forged_sign_in),

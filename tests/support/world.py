@@ -159,7 +159,8 @@ class World:
         self.client.cookies.clear()
         form = self.client.get("/sign-in")
         match = CSRF_FIELD.search(form.text)
-        assert form.status_code == 200 and match, form.text
+        assert form.status_code == 200, form.text
+        assert match, form.text
         signed_in = self.client.post(
             "/sign-in",
             data={"username": username, "password": password, "csrf_token": match.group(1)},
