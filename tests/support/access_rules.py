@@ -182,16 +182,17 @@ def _bystander(_w: World, _p: Principal, _v: str) -> Call:
 
 
 def _bystander_token(w: World, _p: Principal, _v: str) -> Call:
-    token_id = w.token("bystander")
-    return Call({"username": "bystander", "token_id": token_id, "id": token_id})
+    return Call({"username": "bystander", "token_id": w.token("bystander")})
 
 
-def _user_form(w: World, _p: Principal, _v: str) -> Call:
-    return Call(form={"username": w.unique("newbie"), "role": "viewer", "password": "long enough"})
+def _deactivate_page(w: World, _p: Principal, _v: str) -> Call:
+    return Call({"username": w.user(), "verb": "deactivate"})
 
 
-def _change_user_form(w: World, _p: Principal, _v: str) -> Call:
-    return Call({"username": w.user()}, form={"role": "editor"})
+def _deactivate_form(w: World, p: Principal, v: str) -> Call:
+    call = _deactivate_page(w, p, v)
+    call.form = {}
+    return call
 
 
 def _bystander_token_form(w: World, p: Principal, v: str) -> Call:
@@ -274,9 +275,6 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("DELETE", "/api/v1/users/{username}/tokens/{token_id}"): rule(
         ADMIN, 204, _bystander_token, pending=ACCOUNTS_PENDING
     ),
-    RouteKey("DELETE", "/api/v1/users/{username}/tokens/{id}"): rule(
-        ADMIN, 204, _bystander_token, pending=ACCOUNTS_PENDING
-    ),
     RouteKey("GET", "/api/v1/audit"): rule(ADMIN, 200, pending=ACCOUNTS_PENDING),
     # ---- web UI -----------------------------------------------------------------------
     RouteKey("GET", "/sign-in"): rule(
@@ -303,15 +301,21 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("POST", W + "/keys/{key_id}/delete"): rule(EDITOR, 303, _fresh_key(form=True)),
     RouteKey("GET", W + "/builds/{pipeline_id:path}"): rule(VIEWER, 200, _alpha_build),
     RouteKey("GET", W + "/live"): rule(VIEWER, 200, _alpha),
-    # An admin's Users and Audit pages (issue 8 §6 and "Audit log"); paths as expected.
+    # An admin's Users and Audit pages (issue 8 §6 and "Audit log"), as the accounts
+    # branch names them.
     RouteKey("GET", "/users"): rule(ADMIN, 200, pending=ACCOUNTS_PENDING),
-    RouteKey("POST", "/users"): rule(ADMIN, (200, 303), _user_form, pending=ACCOUNTS_PENDING),
     RouteKey("GET", "/users/{username}"): rule(ADMIN, 200, _bystander, pending=ACCOUNTS_PENDING),
-    RouteKey("POST", "/users/{username}"): rule(
-        ADMIN, (200, 303), _change_user_form, pending=ACCOUNTS_PENDING
+    RouteKey("GET", "/users/{username}/{verb}"): rule(
+        ADMIN, 200, _deactivate_page, pending=ACCOUNTS_PENDING
+    ),
+    RouteKey("POST", "/users/{username}/{verb}"): rule(
+        ADMIN, 303, _deactivate_form, pending=ACCOUNTS_PENDING
+    ),
+    RouteKey("GET", "/users/{username}/tokens/{token_id}/delete"): rule(
+        ADMIN, 200, _bystander_token, pending=ACCOUNTS_PENDING
     ),
     RouteKey("POST", "/users/{username}/tokens/{token_id}/delete"): rule(
-        ADMIN, (200, 303), _bystander_token_form, pending=ACCOUNTS_PENDING
+        ADMIN, 303, _bystander_token_form, pending=ACCOUNTS_PENDING
     ),
     RouteKey("GET", "/audit"): rule(ADMIN, 200, pending=ACCOUNTS_PENDING),
 }
