@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, MetaData, Table, select
+from sqlalchemy import Engine, TableClause, column, inspect, select, table
 
 IGNORED_TABLES = frozenset({"rate_windows", "alembic_version"})
 IGNORED_COLUMNS = {"tokens": frozenset({"last_used_at"})}
@@ -25,15 +25,16 @@ class TableState:
 
 
 class Snapshots:
-    """Reflects the schema once (every table, including ones this test suite does not
-    know about yet, such as an audit log), then fingerprints it on demand."""
+    """Reads the table and column names once (every table, including ones this test suite
+    does not know about, such as an audit log), then fingerprints them on demand."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata = MetaData()
-        metadata.reflect(engine)
-        self.tables: list[Table] = [
-            t for t in metadata.sorted_tables if t.name not in IGNORED_TABLES
+        inspector = inspect(engine)
+        self.tables: list[TableClause] = [
+            table(name, *(column(c["name"]) for c in inspector.get_columns(name)))
+            for name in sorted(inspector.get_table_names())
+            if name not in IGNORED_TABLES
         ]
 
     def take(self) -> dict[str, TableState]:

@@ -26,7 +26,6 @@ from fastapi.testclient import TestClient
 from extci.accounts import repository as accounts_repository
 from extci.accounts import service as accounts
 from extci.db import unit_of_work
-from extci.keys import service as keys
 from extci.runtime import Runtime
 from tests.support import events as ev
 from tests.support import factories
@@ -93,6 +92,7 @@ class World:
     key_ids: dict[str, int] = field(default_factory=dict)
     snapshots: Snapshots | None = None
     _counter: itertools.count[int] = field(default_factory=itertools.count)
+    _tokens: dict[str, str] = field(default_factory=dict)  # a bearer token of each user
     _setup_key: str = ""
 
     # ---- fresh things to act on ------------------------------------------------------
@@ -110,24 +110,39 @@ class World:
             self.runtime.sessions, self.runtime.settings.secret, component_id, name=self.unique("k")
         )
         if suspended:
-            with unit_of_work(self.runtime.sessions, write=True) as session:
-                keys.suspend(session, component_id, key_id)
+            path = f"/api/v1/components/{component_id}/ci-keys/{key_id}/suspend"
+            self._admin_call("POST", path)
         return key_id, secret
 
     def user(self, role: str = "viewer") -> str:
         username = self.unique(f"user-{role}")
-        factories.make_user(self.runtime.sessions, self.runtime.settings.secret, username, role)
+        self.make_user(username, role)
         return username
 
+    def make_user(self, username: str, role: str) -> str:
+        """A user (password ``factories.PASSWORD``) with a token, which is returned."""
+        token = factories.make_user(
+            self.runtime.sessions, self.runtime.settings.secret, username, role
+        )
+        self._tokens[username] = token
+        return token
+
     def token(self, username: str) -> int:
-        with unit_of_work(self.runtime.sessions, write=True) as session:
-            user = accounts_repository.user_by_name(session, username)
-            assert user is not None
-            new = accounts.create_token(
-                session, self.runtime.settings.secret, user, name=self.unique("t"), expires_at=None
-            )
-            session.flush()
-            return new.token.id
+        """Another token of this user, made with the JSON API (tokens are one's own)."""
+        made = self.request(
+            "POST",
+            "/api/v1/tokens",
+            headers={"Authorization": f"Bearer {self._tokens[username]}"},
+            json={"name": self.unique("t")},
+        )
+        assert made.status_code == 201, made.text
+        token_id: int = made.json()["id"]
+        return token_id
+
+    def _admin_call(self, method: str, path: str) -> None:
+        admin = self.principals["admin"]
+        done = self.request(method, path, headers=admin.headers("api"))
+        assert done.status_code < 300, done.text
 
     def web_session(self, username: str) -> WebSession:
         """A second browser of the same user (through the service: no password hashing)."""
@@ -235,18 +250,15 @@ def populate(world: World) -> World:
     p["ci_key"] = Principal("ci_key", ci_key=alpha_key)
     p["other_key"] = Principal("other_key", ci_key=beta_key)
     for role in USER_ROLES:
-        token = factories.make_user(sessions, secret, role, role)
-        p[role] = Principal(role, role=role, username=role, token=token)
+        p[role] = Principal(role, role=role, username=role, token=world.make_user(role, role))
         p[role].session = world.sign_in(role)
-    factories.make_user(sessions, secret, "bystander", "viewer")
+    world.make_user("bystander", "viewer")
     p["deactivated"] = _deactivated(world)
     return world
 
 
 def _deactivated(world: World) -> Principal:
-    secret = world.runtime.settings.secret
-    token = factories.make_user(world.runtime.sessions, secret, "gone", "admin")
-    principal = Principal("deactivated", username="gone", token=token)
+    principal = Principal("deactivated", username="gone", token=world.make_user("gone", "admin"))
     principal.session = world.sign_in("gone")
     admin = world.principals["admin"]
     answer = world.request(
