@@ -68,6 +68,11 @@ def _sign_in(ledger: Ledger, client: httpx.Client, username: str, password: str)
     return _csrf(client.get("/components"))
 
 
+def expect(response: httpx.Response, status: int) -> httpx.Response:
+    assert response.status_code == status, f"{response.request.url}: {response.text[:500]}"
+    return response
+
+
 def workload(server: LiveServer, ledger: Ledger) -> str:
     """What people and pipelines do on a first day; returns a CI key for the positive
     control of the storage scan."""
@@ -75,70 +80,48 @@ def workload(server: LiveServer, ledger: Ledger) -> str:
     ledger.add("tester's token (CLI)", server.token, random=True)
     admin = ledger.client(server.url)
     admin.headers["Authorization"] = f"Bearer {server.token}"
-    alice_password = ledger.add("alice's first password", "Alice's pass: 7 ribs & gravy!")
-    assert (
-        admin.post(
-            "/api/v1/users",
-            json={"username": "alice", "role": "editor", "password": alice_password},
-        ).status_code
-        == 201
-    )
-    bob = admin.post("/api/v1/users", json={"username": "bob", "role": "viewer"})
-    assert bob.status_code == 201
+
+    # users: one with a chosen password, one with a generated one; a password change
+    alice_first = ledger.add("alice's first password", "Alice's pass: 7 ribs & gravy!")
+    user = {"username": "alice", "role": "editor", "password": alice_first}
+    expect(admin.post("/api/v1/users", json=user), 201)
+    bob = expect(admin.post("/api/v1/users", json={"username": "bob", "role": "viewer"}), 201)
     bob_password = ledger.add(
         "bob's generated password", bob.json()["password"], ledger.last_response(), random=True
     )
-    alice_new = ledger.add("alice's changed password", "a brand-new passphrase, 2026")
-    assert admin.patch("/api/v1/users/alice", json={"password": alice_new}).status_code == 200
+    alice_password = ledger.add("alice's changed password", "a brand-new passphrase, 2026")
+    expect(admin.patch("/api/v1/users/alice", json={"password": alice_password}), 200)
 
-    # alice in the browser: a wrong password first, then the right one
+    # alice in the browser: a wrong password first, then the right one; a token
     alice = ledger.client(server.url)
     wrong = ledger.add("a wrong password tried", "not-alices-password-" + secrets.token_hex(4))
-    token = _csrf(alice.get("/sign-in"))
-    refused = alice.post(
-        "/sign-in", data={"username": "alice", "password": wrong, "csrf_token": token}
-    )
-    assert refused.status_code == 401
-    csrf = _sign_in(ledger, alice, "alice", alice_new)
+    form = {"username": "alice", "password": wrong, "csrf_token": _csrf(alice.get("/sign-in"))}
+    expect(alice.post("/sign-in", data=form), 401)
+    csrf = _sign_in(ledger, alice, "alice", alice_password)
     made = alice.post("/api/v1/tokens", json={"name": "laptop"}, headers={"X-CSRF-Token": csrf})
-    assert made.status_code == 201, made.text
     alice_token = ledger.add(
-        "alice's token (API)", made.json()["token"], ledger.last_response(), random=True
-    )
-    cli_token = ledger.add(
-        "alice's token (CLI)",
-        server.cli("tokens", "create", "alice", "--name", "cli").strip(),
+        "alice's token (API)",
+        expect(made, 201).json()["token"],
+        ledger.last_response(),
         random=True,
     )
+    cli_token = server.cli("tokens", "create", "alice", "--name", "cli").strip()
+    ledger.add("alice's token (CLI)", cli_token, random=True)
 
     # a component and its keys: from the API, the web form and the CLI
     api = ledger.client(server.url)
     api.headers["Authorization"] = f"Bearer {alice_token}"
-    assert (
-        api.post(
-            "/api/v1/components", json={"id": "orders", "kind": "application-component"}
-        ).status_code
-        == 201
-    )
-    assert (
-        api.put("/api/v1/components/orders/ci-mode", json={"mode": "external"}).status_code == 200
-    )
-    created = api.post("/api/v1/components/orders/ci-keys", json={"name": "jenkins"})
-    assert created.status_code == 201
+    component = {"id": "orders", "kind": "application-component"}
+    expect(api.post("/api/v1/components", json=component), 201)
+    expect(api.put("/api/v1/components/orders/ci-mode", json={"mode": "external"}), 200)
+    created = expect(api.post("/api/v1/components/orders/ci-keys", json={"name": "jenkins"}), 201)
     k1 = ledger.add("CI key (API)", created.json()["key"], ledger.last_response(), random=True)
-    page = alice.post(
-        "/components/orders/keys", data={"name": "gitlab", "expires": "", "csrf_token": csrf}
-    )
-    assert page.status_code == 200
-    k2 = ledger.add(
-        "CI key (web form)",
-        re.findall(r"extci_ci_[0-9A-Za-z]{38}", page.text)[0],
-        ledger.last_response(),
-        random=True,
-    )
-    k3 = ledger.add(
-        "CI key (CLI)", server.cli("keys", "create", "orders", "--name", "cli").strip(), random=True
-    )
+    form = {"name": "gitlab", "expires": "", "csrf_token": csrf}
+    page = expect(alice.post("/components/orders/keys", data=form), 200)
+    shown = re.findall(r"extci_ci_[0-9A-Za-z]{38}", page.text)
+    k2 = ledger.add("CI key (web form)", shown[0], ledger.last_response(), random=True)
+    k3 = server.cli("keys", "create", "orders", "--name", "cli").strip()
+    ledger.add("CI key (CLI)", k3, random=True)
 
     # pipelines at work, and the ways they get it wrong
     ci = ledger.client(server.url)
@@ -158,22 +141,21 @@ def workload(server: LiveServer, ledger: Ledger) -> str:
     assert send(ev.start("orders-3", "no-such-component"), k1) == 404
     assert send(ev.start("orders-4", "orders"), k1[:-1] + ("A" if k1[-1] != "A" else "B")) == 401
     assert send(ev.start("orders-4", "orders"), alice_token) == 401
-    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {k2}"}).status_code == 401
-    key_id = api.get("/api/v1/components/orders/ci-keys").json()["items"][0]["id"]
-    assert api.post(f"/api/v1/components/orders/ci-keys/{key_id}/suspend").status_code == 200
-    assert (
-        api.get("/api/v1/me", headers={"Authorization": f"Bearer {cli_token}"}).status_code == 200
-    )
+    expect(api.get("/api/v1/me", headers={"Authorization": f"Bearer {k2}"}), 401)
+    keys = expect(api.get("/api/v1/components/orders/ci-keys"), 200).json()["items"]
+    gitlab = next(k["id"] for k in keys if k["name"] == "gitlab")
+    expect(api.post(f"/api/v1/components/orders/ci-keys/{gitlab}/suspend"), 200)
+    assert send(ev.end("orders-2"), k2) == 401
 
     # bob signs in with the generated password, reads around, signs out
     viewer = ledger.client(server.url)
     bob_csrf = _sign_in(ledger, viewer, "bob", bob_password)
     for path in ("/components", "/components/orders", "/components/orders/builds/orders-1"):
-        assert viewer.get(path).status_code == 200
-    assert viewer.post("/sign-out", data={"csrf_token": bob_csrf}).status_code == 303
+        expect(viewer.get(path), 200)
+    expect(viewer.post("/sign-out", data={"csrf_token": bob_csrf}), 303)
 
-    # everything listed, then alice's API token deleted and refused
-    assert admin.get("/api/v1/users").status_code == 200
+    # everything listed; alice's API token deleted with her CLI one, then refused
+    expect(admin.get("/api/v1/users"), 200)
     for path in (
         "/api/v1/tokens",
         "/api/v1/components/orders/ci-keys",
@@ -181,10 +163,13 @@ def workload(server: LiveServer, ledger: Ledger) -> str:
         "/api/v1/components/orders/builds/orders-1",
         "/openapi.json",
     ):
-        assert api.get(path).status_code == 200, path
-    token_id = api.get("/api/v1/tokens").json()["items"][-1]["id"]
-    assert api.delete(f"/api/v1/tokens/{token_id}").status_code == 204
-    assert alice.get("/components/orders").status_code == 200
+        expect(api.get(path), 200)
+    cli = {"Authorization": f"Bearer {cli_token}"}
+    tokens = expect(api.get("/api/v1/tokens", headers=cli), 200).json()["items"]
+    laptop = next(t["id"] for t in tokens if t["name"] == "laptop")
+    expect(api.delete(f"/api/v1/tokens/{laptop}", headers=cli), 204)
+    expect(api.get("/api/v1/me"), 401)
+    expect(alice.get("/components/orders"), 200)
     return k1
 
 
