@@ -103,7 +103,7 @@ def api(settings: Settings) -> Iterator[Api]:
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, app.state.runtime)
-    app.state.runtime.engine.dispose()
+    app.state.runtime.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, event, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, Select, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
@@ -104,9 +104,9 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_M
     return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
 
 
-def insert_for(session: Session, model: Any) -> Any:
+def insert_for(bind: Session | Connection, model: Any) -> Any:
     """An INSERT that understands ON CONFLICT on both supported dialects."""
-    dialect = session.get_bind().dialect.name
+    dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 

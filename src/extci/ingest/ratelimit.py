@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from extci.db import unit_of_work
 from extci.ingest import repository
 
 WINDOW = timedelta(seconds=60)
@@ -53,7 +54,10 @@ class Quota:
 
 
 class RateLimiter(Protocol):
-    def hit(self, session: Session, key_id: int, now: datetime) -> Quota:
+    # True when hit() does I/O (call it off the event loop).
+    blocking: bool
+
+    def hit(self, key_id: int, now: datetime) -> Quota:
         """Count one request of ``key_id`` and say whether it is within the budget."""
         ...
 
@@ -61,12 +65,14 @@ class RateLimiter(Protocol):
 class MemoryRateLimiter:
     """Windows on the monotonic clock: a wall-clock step cannot stretch or skip one."""
 
+    blocking = False
+
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
         self._windows: dict[int, tuple[float, int]] = {}
         self._lock = threading.Lock()
 
-    def hit(self, session: Session, key_id: int, now: datetime) -> Quota:
+    def hit(self, key_id: int, now: datetime) -> Quota:
         tick = time.monotonic()
         with self._lock:
             start, count = self._windows.get(key_id, (tick, 0))
@@ -82,16 +88,22 @@ class MemoryRateLimiter:
 
 
 class DatabaseRateLimiter:
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
+    """One short transaction of its own per request, off the event's transaction."""
 
-    def hit(self, session: Session, key_id: int, now: datetime) -> Quota:
-        session.execute(text("SET LOCAL synchronous_commit = off"))
-        start, count = repository.count_request(session, key_id, now, now - WINDOW)
+    blocking = True
+
+    def __init__(self, per_minute: int, sessions: sessionmaker[Session]) -> None:
+        self.per_minute = per_minute
+        self.sessions = sessions
+
+    def hit(self, key_id: int, now: datetime) -> Quota:
+        with unit_of_work(self.sessions) as session:
+            session.execute(text("SET LOCAL synchronous_commit = off"))
+            start, count = repository.count_request(session, key_id, now, now - WINDOW)
         return Quota.of(self.per_minute, count, (now - start).total_seconds())
 
 
-def rate_limiter_for(dialect: str, per_minute: int) -> RateLimiter:
+def rate_limiter_for(dialect: str, per_minute: int, sessions: sessionmaker[Session]) -> RateLimiter:
     if dialect == "postgresql":
-        return DatabaseRateLimiter(per_minute)
+        return DatabaseRateLimiter(per_minute, sessions)
     return MemoryRateLimiter(per_minute)

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from extci import security
 from extci.clock import utcnow
 from extci.components import service as components
-from extci.errors import Conflict, NotFound, Unauthorized
+from extci.errors import Conflict, NotFound
 from extci.keys import repository
+from extci.keys.cache import KeyRecord
 from extci.keys.models import CIKey
 from extci.pagination import DEFAULT_LIMIT, Page, decode_id_cursor, encode_cursor, page_of
 from extci.validation import display_name, future_expiry, storable_id
@@ -98,29 +99,9 @@ def delete(session: Session, component_id: str, key_id: int) -> None:
     repository.delete(session, get(session, component_id, key_id))
 
 
-def authenticate(session: Session, secret: bytes, presented: str | None) -> AuthenticatedKey:
-    """The key behind a webhook request, or 401. Malformed keys never reach the database."""
-    if not presented or not security.token_is_well_formed(presented, security.CI_KEY_PREFIX):
-        raise Unauthorized(INVALID_KEY)
-    key = repository.by_hash(session, security.keyed_hash(secret, presented))
-    if key is None or key.effective_status(utcnow()) != "ACTIVE":
-        raise Unauthorized(INVALID_KEY)
-    return AuthenticatedKey(key.id, key.component_id)
-
-
-def confirm_active(session: Session, key: AuthenticatedKey, now: datetime) -> CIKey:
-    """Inside the event's own transaction: make sure the key is still usable, so that a
-    suspend or delete that landed since authentication wins. Reads only (no lock)."""
-    row = repository.by_id(session, key.id)
-    if row is None or row.effective_status(now) != "ACTIVE":
-        raise Unauthorized(INVALID_KEY)
-    return row
-
-
-def note_use(session: Session, key: CIKey, now: datetime) -> None:
-    """Stamp last use at most once a minute per key (a conditional UPDATE, so that holds
-    across processes). Called last in the event's transaction: the key's row lock is then
-    taken after the component's, the order a component delete takes them in."""
-    stale_before = now - LAST_USED_RESOLUTION
-    if key.last_used_at is None or key.last_used_at < stale_before:
-        repository.stamp_last_used(session, key.id, now, stale_before)
+def lookup(session: Session, key_hash: str) -> KeyRecord | None:
+    """What the webhook's first check needs to know of a key, by its keyed hash."""
+    key = repository.by_hash(session, key_hash)
+    if key is None:
+        return None
+    return KeyRecord(key.id, key.component_id, key.status, key.expires_at)
