@@ -4,7 +4,8 @@ rows, so "a refused request changed nothing" is one comparison.
 Two things change on purpose when a request is refused, and are left out:
 - ``rate_windows``: the webhook counts requests of a valid key, refused ones included
   (docs/decisions.md, "Rate limit");
-- ``tokens.last_used_at``: a valid token's use is recorded whatever the route answers.
+- ``tokens.last_used_at`` and ``ci_keys.last_used_at``: the use of a valid token or key is
+  recorded whatever the route answers (a refused event still shows the key is in use).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, TableClause, column, inspect, select, table
 
 IGNORED_TABLES = frozenset({"rate_windows", "alembic_version"})
-IGNORED_COLUMNS = {"tokens": frozenset({"last_used_at"})}
+IGNORED_COLUMNS = {"tokens": frozenset({"last_used_at"}), "ci_keys": frozenset({"last_used_at"})}
 
 
 @dataclass(frozen=True)
