@@ -97,8 +97,7 @@ def expected(route: RouteKey, rule_: Rule, principal: Principal, call: Call) -> 
     if principal.role is None:  # nobody signed in, whatever credentials were sent
         if route.face == "api":
             return frozenset({401})
-        # A form post without a session may be refused before its body is read (401).
-        return frozenset({SIGN_IN} if route.safe else {SIGN_IN, 401})
+        return frozenset({SIGN_IN})
     if USER_ROLES.index(principal.role) >= _RANK[rule_.level]:
         return rule_.ok
     return frozenset({403})
