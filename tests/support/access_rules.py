@@ -12,7 +12,9 @@ level               face         live user below / above level   anonymous, CI k
 ==================  ===========  ==============================  ====================
 PUBLIC              any          ok / ok                         ok
 WEBHOOK             webhook      401 / 401                       ci_key: ok,
-                                                                 other_key: 403,
+                                                                 other_key: 403
+                                                                 (404 for result
+                                                                 and end events),
                                                                  the rest: 401
 SIGNED_IN..ADMIN    api          403 / ok                        401
 SIGNED_IN..ADMIN    web          403 / ok                        redirect to sign-in
