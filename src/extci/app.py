@@ -29,7 +29,7 @@ from extci.config import Settings
 from extci.db import problem_for, unavailable
 from extci.errors import ExtciError, FieldError, ValidationFailed, json_pointer
 from extci.health import router as health_router
-from extci.ingest.endpoint import router as webhook_router
+from extci.ingest.endpoint import ROUTE as WEBHOOK_ROUTE
 from extci.keys.endpoints import router as keys_router
 from extci.openapi import build as build_openapi
 from extci.runtime import Runtime
@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
-    app.include_router(webhook_router)
+    app.router.routes.insert(0, WEBHOOK_ROUTE)  # the hot path is matched first
     for router in (components_router, keys_router, builds_router, accounts_router, audit_router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health_router)
