@@ -6,6 +6,7 @@ Order of checks: key (401) → rate limit (429) → media type (415) → size (4
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -20,6 +21,7 @@ from extci.db import problem_for, unit_of_work
 from extci.errors import (
     ExtciError,
     PayloadTooLarge,
+    ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
@@ -97,7 +99,15 @@ async def webhook(request: Request) -> JSONResponse:
             )
         body = await _read_body(request, runtime.settings.max_body_bytes)
         event = parse_event(body, runtime.limits)
-        outcome = await runtime.writer.submit((event, key))  # answers once committed
+        try:
+            outcome = await runtime.writer.submit((event, key))  # answers once committed
+        except asyncio.CancelledError:
+            # The server's shutdown grace period is over: answer "retry later" instead of
+            # letting the server send a 500 (the batch may still commit: a retry is then a
+            # duplicate, which is harmless).
+            raise ServiceUnavailable(
+                "The server is shutting down; retry shortly.", headers={"retry-after": "1"}
+            ) from None
         if not outcome.duplicate:  # committed: nudge open pages (fire-and-forget, no I/O)
             notify.publish(
                 request.app.state, outcome.component_id, outcome.pipeline_id, outcome.build_status
