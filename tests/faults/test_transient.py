@@ -207,7 +207,8 @@ def test_postgresql_backends_terminated_under_load_never_500_and_store_once(
     pid_before = server.pid
     asyncio.run(main())
     print(f"\nterminated {sum(terminated)} backends in 12 rounds; {load.tally.summary()}")
-    assert server.pid == pid_before and server.process is not None
+    assert server.pid == pid_before
+    assert server.process is not None
     assert server.process.poll() is None  # no restart, no crash
     assert not load.tally.breaches  # only 200, or 503 retried
     assert load.tally.missing_retry_after == 0
