@@ -2,7 +2,7 @@
 process dies at, and nothing is left half-written.
 
 Small numbers so it stays well under two minutes on 2 cores: 24 connections, 20 kill cycles
-of 0.3-1.2 s of load each."""
+of 0.2-0.8 s of load each."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_sigkill_under_load_stores_every_acknowledged_event_exactly_once(
     async def supervise() -> None:
         try:
             for _ in range(CYCLES):
-                await asyncio.sleep(rng.uniform(0.3, 1.2))
+                await asyncio.sleep(rng.uniform(0.2, 0.8))
                 await asyncio.to_thread(server.kill)
                 restarts.append(await asyncio.to_thread(server.launch))
         finally:
