@@ -57,7 +57,6 @@ class Tally:
     runs_done: int = 0
     breaches: list[str] = field(default_factory=list)
     missing_retry_after: int = 0
-    latencies: list[float] = field(default_factory=list)
 
     def note(self, response: httpx.Response | None, error: BaseException | None) -> None:
         if response is None:
@@ -100,7 +99,6 @@ async def send_until_acknowledged(
         first = False
         response: httpx.Response | None = None
         error: BaseException | None = None
-        started = time.monotonic()
         try:
             response = await client.post("/ci/webhook", content=body, headers=headers_for(key))
         except httpx.TransportError as exc:
@@ -108,7 +106,6 @@ async def send_until_acknowledged(
         tally.note(response, error)
         if response is not None and response.status_code == 200:
             tally.acknowledged += 1
-            tally.latencies.append(time.monotonic() - started)
             answer: dict[str, Any] = response.json()
             return answer
         if response is not None and response.status_code not in TRANSIENT:
@@ -263,10 +260,6 @@ def memory_kib(pid: int) -> dict[str, int]:
         if name in ("VmRSS", "VmHWM"):
             figures[name] = int(value.split()[0])
     return figures
-
-
-def log_text(path: Path) -> str:
-    return path.read_text(errors="replace") if path.exists() else ""
 
 
 def fault_seed() -> int:
