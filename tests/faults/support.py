@@ -10,7 +10,7 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,7 +84,7 @@ async def send_until_acknowledged(
     key: str,
     tally: Tally,
     *,
-    deadline: float,
+    deadline: Callable[[], float],
 ) -> dict[str, Any]:
     """Send one event until it gets a 200, as the reporter does: a connection error, a
     time-out, a 429 or a 503 is retried after a growing pause (0.1 s doubling to 1 s, with
@@ -113,7 +113,7 @@ async def send_until_acknowledged(
                 f"{event['type']} {event['pipelineId']}: {response.status_code} {response.text}"
             )
             raise AssertionError(tally.breaches[-1])
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline():
             raise TimeoutError(f"{event['pipelineId']} not acknowledged before the deadline")
         await asyncio.sleep(pause * (0.5 + random.random()))
         pause = min(pause * 2, 1.0)
@@ -122,7 +122,8 @@ async def send_until_acknowledged(
 @dataclass
 class RunLoad:
     """Closed-loop load: ``connections`` workers, each sending whole pipeline runs with
-    unique ids one after the other until ``stop`` is set; a run in progress is finished."""
+    unique ids one after the other until ``finish`` is called; runs in progress are then
+    finished, each event retried until acknowledged for at most ``drain_seconds``."""
 
     url: str
     key: str
@@ -132,15 +133,19 @@ class RunLoad:
     tally: Tally = field(default_factory=Tally)
     started_runs: list[str] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    drain_seconds: float = 30.0
+    deadline: float = float("inf")
 
-    async def run(self, *, deadline: float, timeout: float = 10.0) -> None:
+    def finish(self) -> None:
+        self.deadline = time.monotonic() + self.drain_seconds
+        self.stop.set()
+
+    async def run(self, *, timeout: float = 10.0) -> None:
         limits = httpx.Limits(max_connections=self.connections)
         async with httpx.AsyncClient(base_url=self.url, limits=limits, timeout=timeout) as client:
-            await asyncio.gather(
-                *(self._worker(client, n, deadline) for n in range(self.connections))
-            )
+            await asyncio.gather(*(self._worker(client, n) for n in range(self.connections)))
 
-    async def _worker(self, client: httpx.AsyncClient, n: int, deadline: float) -> None:
+    async def _worker(self, client: httpx.AsyncClient, n: int) -> None:
         sequence = 0
         while not self.stop.is_set():
             pipeline_id = f"{self.prefix}-{n}-{sequence}"
@@ -148,9 +153,41 @@ class RunLoad:
             self.started_runs.append(pipeline_id)
             for event in pipeline_events(pipeline_id, self.component_id):
                 await send_until_acknowledged(
-                    client, event, self.key, self.tally, deadline=deadline
+                    client, event, self.key, self.tally, deadline=lambda: self.deadline
                 )
             self.tally.runs_done += 1
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    status: int
+    headers: dict[str, str]
+
+
+async def post_once(port: int, path: str, body: bytes, headers: dict[str, str]) -> RawAnswer:
+    """One POST on a connection of its own (as ``curl`` in a CI step does), read to the end.
+
+    Plain asyncio streams rather than httpx: an open-loop load generator in Python must
+    spend as little CPU per request as possible, or it, not the server, sets the pace.
+    Raises OSError or asyncio.IncompleteReadError when the connection fails; the caller
+    bounds the time with ``asyncio.wait_for``."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
+            f"Content-Length: {len(body)}\r\n{head}\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        raw = await reader.read()
+    finally:
+        writer.close()
+    if not raw:
+        raise asyncio.IncompleteReadError(raw, None)
+    lines = raw.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    found = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
+    return RawAnswer(int(lines[0].split()[1]), {k.lower(): v.strip() for k, v in found.items()})
 
 
 # ---- the database, read directly ---------------------------------------------------------
