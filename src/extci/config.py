@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     build_inactivity_timeout: Duration = timedelta(hours=24)
     # SQLite only: how long a writer waits for the write lock before answering 503.
     sqlite_busy_timeout: Duration = timedelta(seconds=15)
+    # On SIGTERM: stop accepting, let requests in flight finish for at most this long, exit.
+    shutdown_grace_period: Duration = timedelta(seconds=10)
     public_url: str = ""
     # The first start prints the generated admin password; tests turn this off.
     create_admin: bool = True

@@ -41,6 +41,6 @@ def serve(*, host: str | None = None, port: int | None = None) -> int:
         port=settings.port,
         log_level="info",
         proxy_headers=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_period.total_seconds())),
     )
     return 0
