@@ -57,11 +57,6 @@ async def measure_capacity(server: LiveServer, key: str) -> float:
     return done / (time.monotonic() - started)
 
 
-@pytest.mark.xfail(
-    reason="defect: past capacity requests queue instead of being refused: connect "
-    "time-outs and no answer within 5 s, where 503 + Retry-After is due",
-    strict=True,
-)
 def test_open_loop_overload_gets_only_200_429_503_and_recovers(make_server: MakeServer) -> None:
     server = make_server(**NO_RATE_LIMIT)
     key = server.external_component("overload")
@@ -174,11 +169,6 @@ def _hang_up(server: LiveServer, key: str, *, body_sent: int, declared: int) -> 
     return pipeline_id
 
 
-@pytest.mark.xfail(
-    reason="defect: starlette ClientDisconnect (client gone mid-body) reaches the catch-all "
-    "handler: logged 'unexpected error' with a traceback, then 'Exception in ASGI application'",
-    strict=True,
-)
 def test_clients_hanging_up_mid_request_are_not_logged_as_errors(
     make_server: MakeServer,
 ) -> None:

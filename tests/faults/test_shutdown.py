@@ -104,12 +104,6 @@ def test_sigterm_during_load_finishes_what_it_answers_and_exits_in_time(
     assert exit_seconds[0] <= GRACE_SECONDS + EXIT_SLACK_SECONDS
 
 
-@pytest.mark.xfail(
-    reason="defect: requests still running when the grace period ends are cancelled by "
-    "uvicorn and answered 500 (CancelledError logged as 'Exception in ASGI application'), "
-    "not 503 with Retry-After",
-    strict=True,
-)
 def test_sigterm_with_requests_stuck_on_the_database_exits_within_the_grace_period(
     servers: Servers, sqlite_url: str
 ) -> None:

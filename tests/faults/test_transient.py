@@ -119,11 +119,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(directory)], check=False)
 
 
-@pytest.mark.xfail(
-    reason="defect: SQLite 'database or disk is full' (SQLITE_FULL) is answered 500; "
-    "db.problem_for classifies only locked/busy as transient",
-    strict=True,
-)
 def test_sqlite_disk_full_is_503_then_retries_store_once(
     servers: Servers, sqlite_url: str, small_disk: Path
 ) -> None:
@@ -178,11 +173,6 @@ def terminate_backends(database_url: str) -> int:
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    reason="defect: a connection PostgreSQL closed mid-query (psycopg OperationalError "
-    "'server closed the connection unexpectedly', no SQLSTATE) is answered 500",
-    strict=True,
-)
 def test_postgresql_backends_terminated_under_load_never_500_and_store_once(
     servers: Servers, postgres_url: str
 ) -> None:
@@ -241,11 +231,6 @@ def limited_role(postgres_url: str) -> Iterator[str]:
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    reason="defect: a refused connection (FATAL too many connections for role; psycopg "
-    "OperationalError at connect, no SQLSTATE) is answered 500",
-    strict=True,
-)
 def test_postgresql_connections_exhausted_is_503_then_retries_store_once(
     servers: Servers, postgres_url: str, limited_role: str
 ) -> None:
