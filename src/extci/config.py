@@ -8,10 +8,11 @@ import secrets
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -30,6 +31,22 @@ def parse_duration(value: Any) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+Network = IPv4Network | IPv6Network
+
+
+def parse_networks(value: Any) -> tuple[Network, ...]:
+    """``10.0.0.1, 192.168.0.0/16, ::1`` (commas or spaces) as networks; a bare address is a /32
+    (or /128). Empty means none."""
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    try:
+        return tuple(ip_network(str(v).strip(), strict=False) for v in value)
+    except ValueError as exc:
+        raise ValueError(f"expected IP addresses or CIDR networks: {exc}") from None
+
+
+Networks = Annotated[tuple[Network, ...], NoDecode, BeforeValidator(parse_networks)]
 
 
 class Settings(BaseSettings):
@@ -52,6 +69,16 @@ class Settings(BaseSettings):
     # SQLite only: how long a writer waits for the write lock before answering 503.
     sqlite_busy_timeout: Duration = timedelta(seconds=15)
     public_url: str = ""
+    # The HTTP server (see extci.server.server_options). A client must send a request's
+    # headers within header_read_timeout and each chunk of its body within
+    # body_read_timeout; at most max_connections are open at once (others get 503).
+    header_read_timeout: Duration = timedelta(seconds=10)
+    body_read_timeout: Duration = timedelta(seconds=10)
+    keep_alive_timeout: Duration = timedelta(seconds=5)
+    max_connections: int = Field(1000, ge=1)
+    shutdown_grace: Duration = timedelta(seconds=10)
+    # Peers whose X-Forwarded-For is believed (the reverse proxy); empty: nobody's.
+    trusted_proxies: Networks = ()
     # The first start prints the generated admin password; tests turn this off.
     create_admin: bool = True
 
