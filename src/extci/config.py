@@ -7,8 +7,8 @@ import re
 import secrets
 from datetime import timedelta
 from functools import cached_property
-from pathlib import Path
 from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     keep_alive_timeout: Duration = timedelta(seconds=5)
     max_connections: int = Field(1000, ge=1)
     shutdown_grace: Duration = timedelta(seconds=10)
+    # Failed sign-ins allowed per (client address, username) and per client address in a
+    # sliding window before the next attempt answers 429.
+    sign_in_failures_per_user: int = Field(5, ge=1)
+    sign_in_failures_per_address: int = Field(20, ge=1)
+    sign_in_window: Duration = timedelta(minutes=5)
     # Peers whose X-Forwarded-For is believed (the reverse proxy); empty: nobody's.
     trusted_proxies: Networks = ()
     # The first start prints the generated admin password; tests turn this off.

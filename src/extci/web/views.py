@@ -28,7 +28,7 @@ def install(app: FastAPI) -> None:
     runtime = app.state.runtime
     broadcaster = Broadcaster(runtime.settings.resolved_database_url)
     app.state.broadcaster = broadcaster
-    app.state.sign_in_throttle = SignInThrottle()
+    app.state.sign_in_throttle = SignInThrottle.from_settings(runtime.settings)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=r.STATIC), name="static")
