@@ -13,6 +13,7 @@ from extci.accounts import service as accounts
 from extci.app import create_app
 from extci.config import Settings
 from extci.db import unit_of_work
+from extci.slow_clients import protocol_class
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -24,6 +25,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "log_level": "info",
         # X-Forwarded-For is read by extci.clientaddr, only from EXTCI_TRUSTED_PROXIES.
         "proxy_headers": False,
+        "http": protocol_class(settings),  # adds the header read timeout (extci.slow_clients)
         "timeout_keep_alive": max(1, round(settings.keep_alive_timeout.total_seconds())),
         "limit_concurrency": settings.max_connections,
         "timeout_graceful_shutdown": max(0, round(settings.shutdown_grace.total_seconds())),
