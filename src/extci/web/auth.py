@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Form, Request
+from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from extci.accounts import service as accounts
 from extci.accounts.dependencies import SESSION_COOKIE
@@ -45,13 +47,25 @@ def secure_cookies(request: Request, settings: Settings) -> bool:
     return request.url.scheme == "https" or settings.base_url.startswith("https://")
 
 
-def visitor(request: Request, session: SessionDep, settings: SettingsDep) -> Visitor:
+def current_visitor(
+    request: HTTPConnection, session: Session, settings: Settings
+) -> Visitor | None:
+    """Who the session cookie belongs to, or None when it names no live session. The one
+    check of a web session: every page and the live updates stream (again and again while
+    it is open) ask here, so whatever ends a session ends both."""
     cookie = request.cookies.get(SESSION_COOKIE)
     signed_in = accounts.web_session_user(session, settings.secret, cookie) if cookie else None
     if signed_in is None:
+        return None
+    return Visitor(signed_in.user, signed_in.csrf_token)
+
+
+def visitor(request: Request, session: SessionDep, settings: SettingsDep) -> Visitor:
+    found = current_visitor(request, session, settings)
+    if found is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(target)
-    return Visitor(signed_in.user, signed_in.csrf_token)
+    return found
 
 
 VisitorDep = Annotated[Visitor, Depends(visitor)]
