@@ -8,8 +8,9 @@ open for ever.
   protocol classes below add one.
 - **Body** (in the application, :class:`BodyReadTimeout`): while a route reads the request
   body, each part must arrive within ``EXTCI_BODY_READ_TIMEOUT``, or the answer is 408
-  (problem+json) and the connection closes. A body that nobody reads any more (the route
-  answered first, a 401 or 413) must keep coming at that pace or the connection is closed.
+  (problem+json) and the connection closes. The rest of a body that nobody reads any more
+  (the route answered first, a 401 or 413) must have arrived within that time after the
+  answer, or the connection is closed.
 - **Connections**: at most ``EXTCI_MAX_CONNECTIONS`` are open; past that a request answers
   503 (uvicorn's ``limit_concurrency``) and a connection beyond it is closed as it opens.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import importlib.util
 from typing import Any
 
 import h11
@@ -72,10 +74,11 @@ class _Deadlines:
             self._disarm()
             return
         phase = self._phase()
+        # Deadlines, not idle timers: sending slowly does not buy more time.
         if phase is Phase.HEADERS:
-            self._arm(self.header_timeout, restart=False)  # a deadline, not an idle timer
+            self._arm(self.header_timeout, restart=False)
         elif phase is Phase.DRAINING:
-            self._arm(self.body_timeout, restart=True)
+            self._arm(self.body_timeout, restart=False)
         else:
             self._disarm()
 
@@ -111,11 +114,39 @@ class H11WithDeadlines(_Deadlines, H11Protocol):  # type: ignore[misc]
         return Phase.NONE
 
 
+# httptools (C, faster) is optional; h11 (pure Python) is the fallback.
+HAVE_HTTPTOOLS = importlib.util.find_spec("httptools") is not None
+if HAVE_HTTPTOOLS:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class HttpToolsWithDeadlines(_Deadlines, HttpToolsProtocol):  # type: ignore[misc]
+        _message: Phase = Phase.HEADERS  # HEADERS, READING (headers done) or NONE (complete)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._message = Phase.HEADERS
+
+        def on_headers_complete(self) -> None:
+            self._message = Phase.READING
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._message = Phase.NONE
+            super().on_message_complete()
+
+        def _phase(self) -> Phase:
+            if self._message is Phase.READING and self.cycle.response_complete:
+                return Phase.DRAINING
+            return self._message
+
+
 def protocol_class(settings: Settings) -> type[asyncio.Protocol]:
-    """uvicorn's HTTP/1.1 protocol with this installation's deadlines."""
+    """uvicorn's HTTP/1.1 protocol with this installation's deadlines: on httptools' parser
+    when it is installed (faster), else on h11."""
+    base: type[_Deadlines] = HttpToolsWithDeadlines if HAVE_HTTPTOOLS else H11WithDeadlines
     return type(
         "ExtciHTTPProtocol",
-        (H11WithDeadlines,),
+        (base,),
         {
             "header_timeout": settings.header_read_timeout.total_seconds(),
             "body_timeout": settings.body_read_timeout.total_seconds(),
