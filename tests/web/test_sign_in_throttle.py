@@ -18,8 +18,10 @@ from fastapi.testclient import TestClient
 
 from extci.app import create_app
 from extci.config import Settings
-from tests.conftest import Api
+from tests.conftest import SECRET, Api
 from tests.support import events as ev
+from tests.support import factories
+from tests.support.databases import PostgresDatabase
 from tests.support.live import LiveServer
 from tests.support.signin import post_sign_in, sign_in_form
 
@@ -160,3 +162,41 @@ def test_a_webhook_is_answered_during_a_burst_of_sign_ins(proxied_server: LiveSe
     assert set(counted) <= {401, 503}
     assert counted[503] > 0
     assert counted[401] + counted[503] == 60
+
+
+# ---- PostgreSQL: several processes share one count ------------------------------------
+
+
+@pytest.mark.postgres
+def test_processes_sharing_postgresql_share_one_count(
+    postgres_database: PostgresDatabase, tmp_path: Path
+) -> None:
+    """Two apps on one database stand for two server processes: 30 simultaneous attempts
+    spread over both still reach the password hasher exactly five times."""
+    settings = Settings(
+        database_url=postgres_database.empty(),
+        data_dir=tmp_path,
+        secret_key=SECRET,
+        create_admin=False,
+    )
+    apps = [create_app(settings), create_app(settings)]
+    factories.make_user(apps[0].state.runtime.sessions, settings.secret, "editor", "editor")
+    clients = [from_address(app, ATTACKER) for app in apps]
+    tokens = [sign_in_form(client) for client in clients]
+    go = threading.Barrier(30)
+
+    def one(i: int) -> int:
+        client, token = clients[i % 2], tokens[i % 2]
+        go.wait()
+        return post_sign_in(client, token, "editor", "guess").status_code
+
+    try:
+        with ThreadPoolExecutor(30) as pool:
+            answers = Counter(pool.map(one, range(30)))
+        assert answers == Counter({401: 5, 429: 25})
+        # The owner, elsewhere, is not locked out on either process.
+        for app in apps:
+            assert attempt(from_address(app, OWNER), "editor", PASSWORD) == 303
+    finally:
+        for app in apps:
+            app.state.runtime.engine.dispose()

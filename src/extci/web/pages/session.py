@@ -16,13 +16,14 @@ from fastapi.routing import APIRouter
 
 from extci.accounts import service as accounts
 from extci.accounts.dependencies import SESSION_COOKIE
+from extci.accounts.throttle import SignInThrottle
 from extci.clientaddr import client_address
 from extci.config import Settings
 from extci.db import unit_of_work
 from extci.dependencies import RuntimeDep, SessionDep, SettingsDep
 from extci.security import PasswordHashingBusy, tokens_match
 from extci.web import render as r
-from extci.web.auth import SIGN_IN_COOKIE, FormVisitor, SignInThrottle, VisitorDep, secure_cookies
+from extci.web.auth import SIGN_IN_COOKIE, FormVisitor, VisitorDep, secure_cookies
 from extci.web.pages.common import Field, local_path, see_other
 
 router = APIRouter(include_in_schema=False)
