@@ -182,7 +182,8 @@ class BodyReadTimeout:
             if body_done:
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), self.seconds)
+                async with asyncio.timeout(self.seconds):  # no extra task, unlike wait_for
+                    message = await receive()
             except TimeoutError:
                 timed_out = True
                 raise HTTPException(
