@@ -2,6 +2,7 @@
 
 from extci.accounts.models import PersonalAccessToken, User, WebSession
 from extci.accounts.throttle import SignInFailure
+from extci.audit.models import AuditEntry
 from extci.builds.models import Build, BuildEvent, BuildResult
 from extci.components.models import Component
 from extci.db import Base
@@ -9,6 +10,7 @@ from extci.ingest.models import RateWindow
 from extci.keys.models import CIKey
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "Build",
     "BuildEvent",

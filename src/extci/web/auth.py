@@ -12,6 +12,8 @@ from starlette.requests import HTTPConnection
 from extci.accounts import service as accounts
 from extci.accounts.dependencies import SESSION_COOKIE
 from extci.accounts.models import User
+from extci.audit.service import Actor
+from extci.clientaddr import client_address
 from extci.config import Settings
 from extci.dependencies import SessionDep, SettingsDep
 from extci.errors import Forbidden
@@ -34,10 +36,20 @@ class SignInRequired(Exception):
 class Visitor:
     user: User
     csrf_token: str
+    address: str
 
     @property
     def can_edit(self) -> bool:
         return accounts.role_at_least(self.user.role, "editor")
+
+    @property
+    def is_admin(self) -> bool:
+        return accounts.role_at_least(self.user.role, "admin")
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit log names for this visitor's changes."""
+        return Actor(self.user.username, self.address)
 
 
 def secure_cookies(request: Request, settings: Settings) -> bool:
@@ -54,7 +66,7 @@ def current_visitor(
     signed_in = accounts.web_session_user(session, settings.secret, cookie) if cookie else None
     if signed_in is None:
         return None
-    return Visitor(signed_in.user, signed_in.csrf_token)
+    return Visitor(signed_in.user, signed_in.csrf_token, client_address(request))
 
 
 def visitor(request: Request, session: SessionDep, settings: SettingsDep) -> Visitor:
@@ -86,3 +98,19 @@ def form_editor(visitor: FormVisitor) -> Visitor:
 
 
 EditorForm = Annotated[Visitor, Depends(form_editor)]
+
+
+def admin_visitor(visitor: VisitorDep) -> Visitor:
+    accounts.require_role(visitor.user, "admin")
+    return visitor
+
+
+AdminVisitor = Annotated[Visitor, Depends(admin_visitor)]
+
+
+def form_admin(visitor: FormVisitor) -> Visitor:
+    accounts.require_role(visitor.user, "admin")
+    return visitor
+
+
+AdminForm = Annotated[Visitor, Depends(form_admin)]

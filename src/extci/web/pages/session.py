@@ -129,6 +129,16 @@ def sign_in(
             error="Wrong username or password.",
             status_code=401,
         )
+    if not user.active:
+        # Said only after the right password: a guesser learns nothing from it.
+        return _sign_in_page(
+            request,
+            settings,
+            next_url=next_url,
+            username=username,
+            error=accounts.DEACTIVATED,
+            status_code=403,
+        )
     throttle.succeeded(attempt)
     with unit_of_work(runtime.sessions, write=True) as session:
         new = accounts.start_web_session(session, settings.secret, user)

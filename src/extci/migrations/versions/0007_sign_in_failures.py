@@ -1,8 +1,8 @@
 """sign-in failures: the sign-in throttle's counts, shared by the processes of a PostgreSQL
 deployment (SQLite keeps them in its one process's memory)
 
-Revision ID: 0006
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from extci.db import UTCDateTime
 
-revision: str = "0006"
-down_revision: str | None = "0004"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
