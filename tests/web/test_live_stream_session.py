@@ -92,3 +92,18 @@ def test_a_new_password_ends_the_live_stream(
     builds_seen = stream.events.count("build")
     build_event()  # nothing more reaches the ended stream
     assert stream.events.count("build") == builds_seen
+
+
+def test_deactivating_the_user_ends_the_live_stream(live_server: LiveServer) -> None:
+    live_server.external_component("orders")
+    live_server.cli(
+        "users", "create", "vera", "--role", "viewer", "--password-stdin", stdin=PASSWORD + "\n"
+    )
+    browser = signed_in_client(live_server.url, "vera", PASSWORD)
+    try:
+        stream = Stream(browser, "/components/orders/live")
+        stream.wait_for("ready")
+        live_server.request("PATCH", "/api/v1/users/vera", {"active": False})
+        assert stream.ended.wait(DEADLINE), "the stream kept going after deactivation"
+    finally:
+        browser.close()
