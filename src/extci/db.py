@@ -184,8 +184,8 @@ def problem_for(exc: DBAPIError) -> ExtciError | None:
       request: 409, and a retry gets the ordinary answer;
     - a value the database cannot hold (NUL on PostgreSQL, out of range, too large for an
       index): 400;
-    - busy, locked, disconnected, deadlock or serialisation failure: transient, nothing was
-      stored, so 503 with Retry-After.
+    - busy, locked, disk full, disconnected, deadlock or serialisation failure: transient,
+      nothing was stored, so 503 with Retry-After.
     """
     sqlstate = getattr(exc.orig, "sqlstate", None)
     message = str(exc.orig).lower()
@@ -196,7 +196,9 @@ def problem_for(exc: DBAPIError) -> ExtciError | None:
     else:  # SQLite: by exception class and message
         race = isinstance(exc, IntegrityError) and ("unique" in message or "foreign" in message)
         bad_value = isinstance(exc, DataError)
-        transient = isinstance(exc, OperationalError) and ("locked" in message or "busy" in message)
+        transient = isinstance(exc, OperationalError) and any(
+            word in message for word in ("locked", "busy", "disk is full", "disk i/o")
+        )
     if race:
         return Conflict("The request conflicts with a concurrent change; retry it.")
     if bad_value:
