@@ -33,6 +33,7 @@ from extci.ingest.endpoint import ROUTE as WEBHOOK_ROUTE
 from extci.keys.endpoints import router as keys_router
 from extci.openapi import build as build_openapi
 from extci.runtime import Runtime
+from extci.slow_clients import BodyReadTimeout
 
 log = logging.getLogger("extci")
 PROBLEM_JSON = "application/problem+json"
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(BodyReadTimeout, seconds=settings.body_read_timeout.total_seconds())
     return app
 
 

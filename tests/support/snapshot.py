@@ -3,7 +3,8 @@ rows, so "a refused request changed nothing" is one comparison.
 
 Two things change on purpose when a request is refused, and are left out:
 - ``rate_windows``: the webhook counts requests of a valid key, refused ones included
-  (docs/decisions.md, "Rate limit");
+  (docs/decisions.md, "Rate limit"); ``sign_in_failures`` likewise counts refused sign-ins
+  (PostgreSQL; docs/decisions.md, "Sign-in throttle limits");
 - ``tokens.last_used_at`` and ``ci_keys.last_used_at``: the use of a valid token or key is
   recorded whatever the route answers (a refused event still shows the key is in use).
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, TableClause, column, inspect, select, table
 
-IGNORED_TABLES = frozenset({"rate_windows", "alembic_version"})
+IGNORED_TABLES = frozenset({"rate_windows", "sign_in_failures", "alembic_version"})
 IGNORED_COLUMNS = {"tokens": frozenset({"last_used_at"}), "ci_keys": frozenset({"last_used_at"})}
 
 
