@@ -29,7 +29,6 @@ def test_server_options_follow_the_settings() -> None:
     )
     assert options["timeout_graceful_shutdown"] == 3
     assert options["timeout_keep_alive"] == 7
-    assert options["limit_concurrency"] == 42
     assert options["proxy_headers"] is False
     protocol = options["http"]
     assert (protocol.header_timeout, protocol.body_timeout, protocol.max_connections) == (2, 4, 42)

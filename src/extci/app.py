@@ -37,6 +37,8 @@ from extci.slow_clients import BodyReadTimeout
 
 log = logging.getLogger("extci")
 PROBLEM_JSON = "application/problem+json"
+# How long the stopping server waits for the writer to store what is queued.
+CLOSE_SECONDS = 1.0
 
 
 def problem_response(error: ExtciError) -> JSONResponse:
@@ -155,8 +157,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        # By now the server has answered every request or the shutdown grace period is
+        # over (and the waiting requests were answered 503): do not linger on a batch
+        # that is stuck on the database; nobody is waiting for its answer any more.
         runtime: Runtime = app.state.runtime
-        await run_in_threadpool(runtime.writer.close)
+        await run_in_threadpool(runtime.writer.close, CLOSE_SECONDS)
         await run_in_threadpool(runtime.rate_limiter.close)
 
 

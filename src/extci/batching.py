@@ -38,6 +38,8 @@ J_in = TypeVar("J_in", contravariant=True)
 A_out = TypeVar("A_out", covariant=True)
 # After this long without work a worker is told it is idle (to give back its connection).
 IDLE_SECONDS = 1.0
+# The queue admits at least this many jobs whatever the measured throughput.
+MIN_QUEUE = 64
 
 
 class Worker(Protocol[J_in, A_out]):
@@ -79,6 +81,8 @@ class Batcher(Generic[J, A]):
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._closing = False
+        # Jobs handled per second, smoothed: how much queue can drain within max_wait.
+        self._rate = 0.0
 
     # ---- the event loop's side ------------------------------------------------------
 
@@ -91,7 +95,7 @@ class Batcher(Generic[J, A]):
                 raise ServiceUnavailable(
                     "The server is shutting down; retry shortly.", headers={"retry-after": "1"}
                 )
-            if len(self._queue) >= self.queue_limit:
+            if not self._admits():
                 raise ServiceUnavailable(self.overloaded, headers={"retry-after": "1"})
             self._queue.append(pending)
             self._cond.notify()
@@ -101,6 +105,17 @@ class Batcher(Generic[J, A]):
         if isinstance(answer, ExtciError):
             raise answer
         return answer
+
+    def admitting(self) -> bool:
+        """Whether a job submitted now would be queued: callers ask before doing work
+        (reading and parsing a body) that a refusal would waste."""
+        return not self._closing and self._admits()
+
+    def _admits(self) -> bool:
+        # Never more than queue_limit; and, once the throughput is known, no more than
+        # can be handled within max_wait (at least MIN_QUEUE, so a cold start is not shed).
+        drainable = max(MIN_QUEUE, self._rate * self.max_wait)
+        return len(self._queue) < min(self.queue_limit, drainable)
 
     def _start(self) -> None:
         self._threads = [
@@ -139,14 +154,20 @@ class Batcher(Generic[J, A]):
             batch = self._shed(batch)
             if not batch:
                 continue
+            started = time.monotonic()
             try:
                 answers = worker.process([p.job for p in batch])
+                self._measure(len(batch), time.monotonic() - started)
             except Exception as exc:  # a bug: never leave a request waiting for ever
                 log.error("%s: a batch of %d failed", self.name, len(batch), exc_info=exc)
                 bug = ExtciError("Something went wrong on the server; it was logged.")
                 answers = [bug] * len(batch)
             _deliver(batch, answers)
         worker.idle()
+
+    def _measure(self, jobs: int, seconds: float) -> None:
+        rate = jobs / max(seconds, 1e-4) * self.threads
+        self._rate = rate if self._rate == 0 else 0.8 * self._rate + 0.2 * rate
 
     def _shed(self, batch: list[_Pending[J, A]]) -> list[_Pending[J, A]]:
         """Answer 503 at once for jobs that waited longer than ``max_wait``: their clients

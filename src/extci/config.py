@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     public_url: str = ""
     # The HTTP server (see extci.server.server_options). A client must send a request's
     # headers within header_read_timeout and each chunk of its body within
-    # body_read_timeout; at most max_connections are open at once (others get 503).
+    # body_read_timeout; at most max_connections are open at once (more are closed).
     header_read_timeout: Duration = timedelta(seconds=10)
     body_read_timeout: Duration = timedelta(seconds=10)
     keep_alive_timeout: Duration = timedelta(seconds=5)

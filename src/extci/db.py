@@ -126,8 +126,11 @@ class Link:
     """A worker thread's own connection: opened when needed, thrown away after trouble,
     and given back to the pool when the worker is idle."""
 
-    def __init__(self, engine: Engine, **options: Any) -> None:
+    def __init__(
+        self, engine: Engine, *, clean: tuple[type[BaseException], ...] = (), **options: Any
+    ) -> None:
         self.engine = engine
+        self.clean = clean  # exceptions after which the rolled-back connection is fine
         self.options = options
         self.conn: Connection | None = None
 
@@ -139,8 +142,9 @@ class Link:
         try:
             with self.conn.begin():
                 yield self.conn
-        except DBAPIError:
-            self.drop()  # the connection may be broken; take a fresh one next time
+        except BaseException as exc:
+            if not isinstance(exc, self.clean):
+                self.drop()  # the connection may be broken; take a fresh one next time
             raise
 
     def drop(self) -> None:

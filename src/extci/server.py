@@ -27,7 +27,6 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": False,
         "http": protocol_class(settings),  # adds the header read timeout (extci.slow_clients)
         "timeout_keep_alive": max(1, round(settings.keep_alive_timeout.total_seconds())),
-        "limit_concurrency": settings.max_connections,
         "timeout_graceful_shutdown": max(0, round(settings.shutdown_grace_period.total_seconds())),
     }
 

@@ -11,8 +11,9 @@ open for ever.
   (problem+json) and the connection closes. The rest of a body that nobody reads any more
   (the route answered first, a 401 or 413) must have arrived within that time after the
   answer, or the connection is closed.
-- **Connections**: at most ``EXTCI_MAX_CONNECTIONS`` are open; past that a request answers
-  503 (uvicorn's ``limit_concurrency``) and a connection beyond it is closed as it opens.
+- **Connections**: at most ``EXTCI_MAX_CONNECTIONS`` are open; a connection beyond it is
+  answered a canned 503 with ``Retry-After`` and closed as it opens. (uvicorn's ``limit_concurrency`` is not used: its 503 carries no
+  ``Retry-After``; overload is answered by the webhook's admission control instead.)
 """
 
 from __future__ import annotations
@@ -28,6 +29,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from extci.config import Settings
+
+
+_BUSY = (
+    b'{"type":"urn:extci:problem:unavailable","title":"Service unavailable","status":503,'
+    b'"detail":"The server has as many connections open as it allows; retry shortly."}'
+)
+OVERLOADED = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
+    b"Retry-After: 1\r\nConnection: close\r\nContent-Length: "
+    + str(len(_BUSY)).encode()
+    + b"\r\n\r\n"
+    + _BUSY
+)
 
 
 class Phase(enum.Enum):
@@ -85,7 +99,10 @@ class _Deadlines:
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
         if len(self.connections) > self.max_connections:
-            transport.close()  # a hard bound: nothing has been read, nothing to answer
+            # A hard bound, answered without reading anything: a canned 503 with
+            # Retry-After costs one write, and tells the client what to do.
+            transport.write(OVERLOADED)
+            transport.close()
             return
         self._arm(self.header_timeout, restart=True)
 

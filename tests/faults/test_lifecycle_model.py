@@ -74,7 +74,7 @@ class Harness:
 
     def close(self) -> None:
         self.api.client.__exit__(None, None, None)
-        self.api.runtime.engine.dispose()
+        self.api.runtime.close()
 
     def restart(self) -> None:
         self.close()

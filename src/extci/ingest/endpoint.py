@@ -93,6 +93,11 @@ async def webhook(request: Request) -> JSONResponse:
                 f"More than {quota.limit} requests a minute with this CI key; "
                 f"retry in {quota.reset_seconds} s."
             )
+        if not runtime.writer.admitting():  # refused before the body is read: cheap
+            raise ServiceUnavailable(
+                "The server is receiving more events than it can store; retry shortly.",
+                headers={"retry-after": "1"},
+            )
         if _media_type(request.headers.get("content-type")) not in ACCEPTED_MEDIA_TYPES:
             raise UnsupportedMediaType(
                 f"Send the event as {WIRE_VERSION} (application/json is accepted too)."

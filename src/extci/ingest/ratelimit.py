@@ -12,6 +12,7 @@ Where the count lives follows the deployment:
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import threading
 import time
@@ -22,14 +23,16 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from extci.batching import Batcher
 from extci.clock import utcnow
-from extci.db import Link
+from extci.db import Link, problem_for, unavailable
 from extci.errors import ExtciError, Unauthorized
 from extci.ingest import repository
 from extci.keys.service import INVALID_KEY
+
+log = logging.getLogger("extci.ratelimit")
 
 WINDOW = timedelta(seconds=60)
 WINDOW_SECONDS = WINDOW.total_seconds()
@@ -65,7 +68,7 @@ class RateLimiter(Protocol):
         """Count one request of ``key_id`` and say whether it is within the budget."""
         ...
 
-    def close(self) -> None: ...
+    def close(self, timeout: float = ...) -> None: ...
 
 
 class MemoryRateLimiter:
@@ -93,7 +96,7 @@ class MemoryRateLimiter:
                 }
         return Quota.of(self.per_minute, count, tick - start)
 
-    def close(self) -> None:
+    def close(self, timeout: float = 0.0) -> None:
         pass
 
 
@@ -116,6 +119,10 @@ class _CountingWorker:
             for key_id, hits in Counter(key_ids).items():
                 with contextlib.suppress(IntegrityError):
                     windows.update(self._count({key_id: hits}, now))
+        except SQLAlchemyError as exc:  # the database is unreachable: nothing was counted
+            log.warning("rate limit: %d requests not counted: %s", len(key_ids), exc)
+            problem = problem_for(exc) if isinstance(exc, DBAPIError) else None
+            return [problem if problem and problem.status >= 500 else unavailable()] * len(key_ids)
         # The n requests of one key in this batch are its last n in the window.
         handed: Counter[int] = Counter()
         answers: list[Quota | ExtciError] = []
@@ -150,8 +157,8 @@ class DatabaseRateLimiter:
     async def hit(self, key_id: int) -> Quota:
         return await self.batcher.submit(key_id)
 
-    def close(self) -> None:
-        self.batcher.close()
+    def close(self, timeout: float = 2.0) -> None:
+        self.batcher.close(timeout)
 
 
 def rate_limiter_for(engine: Engine, per_minute: int) -> RateLimiter:

@@ -26,7 +26,7 @@ import logging
 from collections.abc import Sequence
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from extci.batching import Batcher
 from extci.clock import utcnow
@@ -47,7 +47,7 @@ _ATTEMPTS = 3
 
 class IngestWorker:
     def __init__(self, engine: Engine, rules: Rules) -> None:
-        self.link = Link(engine, **WRITE)
+        self.link = Link(engine, clean=(EventFailed,), **WRITE)
         self.rules = rules
 
     def idle(self) -> None:
@@ -72,6 +72,12 @@ class IngestWorker:
                     continue
                 failure = _not_stored(len(jobs), exc)
                 return [answers.get(i, failure) for i in range(len(jobs))]
+            except SQLAlchemyError as exc:  # e.g. a connection invalidated under our feet
+                attempt += 1
+                if attempt < _ATTEMPTS:
+                    continue
+                log.warning("a batch of %d events was not stored: %s", len(jobs), exc)
+                return [answers.get(i, unavailable()) for i in range(len(jobs))]
             answers.update(zip(pending, stored, strict=True))
         return [answers[i] for i in range(len(jobs))]
 
