@@ -15,7 +15,7 @@ from extci.accounts.schemas import (
 )
 from extci.dependencies import SessionDep, SettingsDep
 from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import LimitQuery, PageOut
+from extci.schemas import CursorQuery, LimitQuery, PageOut
 
 router = APIRouter(tags=["accounts"])
 
@@ -39,7 +39,7 @@ def create_token(
 def list_tokens(
     session: SessionDep,
     user: CurrentUser,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[TokenOut]:
     page = service.list_tokens(session, user, cursor=cursor, limit=limit)
@@ -55,7 +55,10 @@ def delete_token(session: SessionDep, token_id: int, user: CurrentUser) -> Respo
 
 @router.get("/users", response_model=PageOut[UserOut])
 def list_users(
-    session: SessionDep, _admin: Admin, cursor: str | None = None, limit: LimitQuery = DEFAULT_LIMIT
+    session: SessionDep,
+    _admin: Admin,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[UserOut]:
     page = service.list_users(session, cursor=cursor, limit=limit)
     items = [UserOut.model_validate(u) for u in page.items]

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from extci.schemas import ApiModel, UtcDatetime
+from pydantic import StringConstraints
+
+from extci.accounts.service import MIN_PASSWORD, USERNAME
+from extci.schemas import ApiModel, Name, Text, UtcDatetime
 
 Role = Literal["viewer", "editor", "admin"]
+# As the server enforces them (accounts.service), so the OpenAPI document says so too.
+Username = Annotated[Text, StringConstraints(pattern=USERNAME.pattern)]
+Password = Annotated[Text, StringConstraints(min_length=MIN_PASSWORD)]
 
 
 class UserOut(ApiModel):
@@ -15,9 +21,9 @@ class UserOut(ApiModel):
 
 
 class UserCreate(ApiModel):
-    username: str
+    username: Username
     role: Role
-    password: str | None = None
+    password: Password | None = None
 
 
 class UserCreated(UserOut):
@@ -26,11 +32,11 @@ class UserCreated(UserOut):
 
 class UserPatch(ApiModel):
     role: Role | None = None
-    password: str | None = None
+    password: Password | None = None
 
 
 class TokenCreate(ApiModel):
-    name: str
+    name: Name
     expires_at: UtcDatetime | None = None
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from extci import clock
-from extci.cli.output import table, when
+from extci.cli.output import echo, table, when
 from extci.humanize import duration
 
 if TYPE_CHECKING:
@@ -30,10 +30,8 @@ SERVER_EXTRA_HINT = "this command needs the server: pip install 'extci[server]'"
 def parse_expiry(text: str) -> datetime:
     try:
         return clock.parse_expiry(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time"
-        ) from None
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} {exc}") from None
 
 
 def _positive(text: str) -> int:
@@ -79,14 +77,14 @@ def _run(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
         try:
             from extci.errors import ExtciError
         except ImportError:
-            print(f"extci: {SERVER_EXTRA_HINT}", file=sys.stderr)
+            echo(f"extci: {SERVER_EXTRA_HINT}", file=sys.stderr)
             return 2
         try:
             return command(args)
         except ExtciError as exc:
-            print(f"extci: {exc.detail}", file=sys.stderr)
+            echo(f"extci: {exc.detail}", file=sys.stderr)
             for error in exc.errors:
-                print(f"  {error.pointer}: {error.detail}", file=sys.stderr)
+                echo(f"  {error.pointer}: {error.detail}", file=sys.stderr)
             return 1
 
     return handler
@@ -108,7 +106,7 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
     engine = engine_for(_settings())
     migrate.upgrade(engine)
     engine.dispose()
-    print("database is at the latest schema", file=sys.stderr)
+    echo("database is at the latest schema", file=sys.stderr)
     return 0
 
 
@@ -121,9 +119,9 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
     with _uow(_settings()) as session:
         new = service.create_user(session, args.name, args.role, password)
-    print(f"created user {args.name} ({args.role})", file=sys.stderr)
+    echo(f"created user {args.name} ({args.role})", file=sys.stderr)
     if new.password is not None:
-        print(new.password)
+        echo(new.password)
     return 0
 
 
@@ -136,7 +134,7 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
         new = service.create_token(
             session, settings.secret, user, name=args.name, expires_at=args.expires
         )
-    print(new.secret)
+    echo(new.secret)
     return 0
 
 
@@ -148,7 +146,7 @@ def cmd_components_create(args: argparse.Namespace) -> int:
 
     with _uow(_settings()) as session:
         c = service.create(session, args.id, args.name, args.kind)
-    print(f"created {c.kind} {c.id} ({c.name}), CI mode {c.ci_mode}")
+    echo(f"created {c.kind} {c.id} ({c.name}), CI mode {c.ci_mode}")
     return 0
 
 
@@ -159,7 +157,7 @@ def cmd_components_list(_args: argparse.Namespace) -> int:
     with _uow(_settings(), write=False) as session:
         found = every(lambda c: service.listing(session, cursor=c, limit=MAX_LIMIT))
         rows = [[c.id, c.name, c.kind, c.ci_mode] for c in found]
-    print(table(["ID", "NAME", "KIND", "CI MODE"], rows, empty="no components"))
+    echo(*table(["ID", "NAME", "KIND", "CI MODE"], rows, empty="no components"))
     return 0
 
 
@@ -169,7 +167,7 @@ def cmd_components_ci_mode(args: argparse.Namespace) -> int:
     with _uow(_settings()) as session:
         c = service.set_ci_mode(session, args.id, args.mode)
     builds = "on" if c.platform_builds else "off"
-    print(f"{c.id}: CI mode {c.ci_mode} (platform Release and Preview builds {builds})")
+    echo(f"{c.id}: CI mode {c.ci_mode} (platform Release and Preview builds {builds})")
     return 0
 
 
@@ -186,8 +184,8 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             expires_at=args.expires,
             created_by=f"cli:{getpass.getuser()}",
         )
-    print(f"created CI key {new.key.id} ({new.key.hint}); it is shown once", file=sys.stderr)
-    print(new.secret)
+    echo(f"created CI key {new.key.id} ({new.key.hint}); it is shown once", file=sys.stderr)
+    echo(new.secret)
     return 0
 
 
@@ -213,7 +211,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
             for k in keys
         ]
     headers = ["ID", "NAME", "KEY", "STATUS", "EXPIRES", "CREATED", "BY", "LAST USED"]
-    print(table(headers, rows, empty="no CI keys"))
+    echo(*table(headers, rows, empty="no CI keys"))
     return 0
 
 
@@ -226,7 +224,7 @@ def _key_action(action: str) -> Callable[[argparse.Namespace], int]:
 
         with _uow(_settings()) as session:
             getattr(service, action)(session, args.component, args.key_id)
-        print(f"CI key {args.key_id} of {args.component}: {KEY_ACTIONS[action]}")
+        echo(f"CI key {args.key_id} of {args.component}: {KEY_ACTIONS[action]}")
         return 0
 
     return command
@@ -269,7 +267,7 @@ def cmd_builds_list(args: argparse.Namespace) -> int:
             ]
         )
     headers = ["PIPELINE ID", "VERSION", "STATUS", "BRANCH", "COMMIT", "STARTED", "DURATION"]
-    print(table([*headers, "MISSING"], rows, empty=f"no builds for {args.component}"))
+    echo(*table([*headers, "MISSING"], rows, empty=f"no builds for {args.component}"))
     return 0
 
 
@@ -312,7 +310,7 @@ def cmd_builds_show(args: argparse.Namespace) -> int:
     ]
     if d.missing and d.view.status != "BUILDING":
         lines.insert(3, f"  missing:    {', '.join(d.missing)}")
-    print("\n".join(lines))
+    echo(*lines)
     return 0
 
 
