@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from extci import __version__
 from extci.accounts.endpoints import router as accounts_router
+from extci.allow import allowed_methods
 from extci.builds.endpoints import router as builds_router
 from extci.components.endpoints import router as components_router
 from extci.config import Settings
@@ -55,8 +56,10 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
     return problem_response(ValidationFailed("The request is invalid.", errors=errors))
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        exc.headers = {**(exc.headers or {}), "Allow": allowed_methods(request)}
     body = {
         "type": "about:blank",
         "title": HTTPStatus(exc.status_code).phrase,
