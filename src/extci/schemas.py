@@ -40,13 +40,18 @@ def _unicode_text(value: object) -> object:
 
 # Every string a client sends (JSON bodies, form fields): refused with a 400 pointing at the
 # field when it holds a lone surrogate, before it can reach a database driver and fail there.
-Text = Annotated[str, BeforeValidator(_unicode_text)]
+UNICODE_TEXT = BeforeValidator(_unicode_text)
+Text = Annotated[str, UNICODE_TEXT]
 
 # A display name (component, CI key, token) as the OpenAPI document states it and the server
 # enforces it: 1-255 characters, not blank, no NUL (stored trimmed; validation.display_name).
 NAME_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# (Constraints go before UNICODE_TEXT: after it, pydantic leaves the pattern out of the
+# JSON schema.)
 Name = Annotated[
-    Text, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)
+    str,
+    StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN),
+    UNICODE_TEXT,
 ]
 
 

@@ -6,12 +6,14 @@ from typing import Annotated, Literal
 from pydantic import StringConstraints
 
 from extci.accounts.service import MIN_PASSWORD, USERNAME
-from extci.schemas import ApiModel, Name, Text, UtcDatetime
+from extci.schemas import UNICODE_TEXT, ApiModel, Name, UtcDatetime
 
 Role = Literal["viewer", "editor", "admin"]
 # As the server enforces them (accounts.service), so the OpenAPI document says so too.
-Username = Annotated[Text, StringConstraints(pattern=USERNAME.pattern)]
-Password = Annotated[Text, StringConstraints(min_length=MIN_PASSWORD)]
+Username = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=USERNAME.pattern), UNICODE_TEXT
+]
+Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD), UNICODE_TEXT]
 
 
 class UserOut(ApiModel):

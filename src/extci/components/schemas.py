@@ -7,11 +7,13 @@ from pydantic import StringConstraints
 
 from extci.builds.schemas import BuildSummary
 from extci.components.service import ID_PATTERN
-from extci.schemas import ApiModel, Name, Text
+from extci.schemas import UNICODE_TEXT, ApiModel, Name
 
 Kind = Literal["application-component", "library"]
 CIMode = Literal["external", "platform"]
-ComponentId = Annotated[Text, StringConstraints(pattern=ID_PATTERN.pattern)]
+ComponentId = Annotated[
+    str, StringConstraints(min_length=1, max_length=63, pattern=ID_PATTERN.pattern), UNICODE_TEXT
+]
 
 
 class ComponentCreate(ApiModel):
