@@ -77,7 +77,7 @@ def test_schemathesis_finds_nothing(server: LiveServer, tmp_path: Path) -> None:
             "--exclude-path=/ci/webhook",
         ],
         env=env,
-        cwd=ROOT,
+        cwd=tmp_path,  # its .schemathesis cache stays out of the work tree
         capture_output=True,
         text=True,
         timeout=600,
