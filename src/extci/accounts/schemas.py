@@ -19,6 +19,7 @@ Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD), UNICODE_TE
 class UserOut(ApiModel):
     username: str
     role: str
+    active: bool
     created_at: datetime
 
 
@@ -35,6 +36,7 @@ class UserCreated(UserOut):
 class UserPatch(ApiModel):
     role: Role | None = None
     password: Password | None = None
+    active: bool | None = None  # false: tokens answer 401, sessions end, sign-in refused
 
 
 class TokenCreate(ApiModel):
