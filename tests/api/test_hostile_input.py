@@ -113,6 +113,9 @@ CASES = [
         at="password",
     ),
     Case("unknown-field-surrogate", "POST", "/api/v1/tokens", rb'{"name":"t","\ud800":1}'),
+    # ---- a boolean is true or false, not 0 or "no" (Schemathesis found 0 taken as false) ---
+    Case("active-zero", "PATCH", "/api/v1/users/root", {"active": 0}, at="active"),
+    Case("active-text", "PATCH", "/api/v1/users/root", {"active": "no"}, at="active"),
     # ---- dates that exist with their offset but not in UTC ----------------------------
     Case(
         "key-expiry-past-9999",

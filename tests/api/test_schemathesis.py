@@ -1,6 +1,7 @@
-"""Schemathesis against a live ``extci serve``: every management operation of the OpenAPI
-document, every check, all its phases (examples, coverage, fuzzing and the
-stateful one that chains operations through the ids they return), and zero failures.
+"""Schemathesis against a live ``extci serve``: every operation of the OpenAPI document (the
+webhook included, with a CI key of its own), every check, all its phases (examples,
+coverage, fuzzing and the stateful one that chains operations through the ids they
+return), and zero failures.
 
 The OpenAPI document is a contract a client may generate code from: a request it calls
 valid must not be refused, one it calls invalid must be, a 405 lists the path's methods,
@@ -8,11 +9,6 @@ and nothing is ever a 5xx. The hooks (tests/support/schemathesis_hooks.py) give 
 admin token of its own, renewed when the stateful phase deletes it, and leave out of the
 positive cases the two values no schema can describe (a cursor the server issued, an expiry
 in the future). SQLite only: the server is a real process on its own database file.
-
-Not yet ``POST /ci/webhook``: its body schema does not state the limits the server enforces
-(no NUL, the configurable EXTCI_MAX_* lengths and item count, absolute http(s) URLs), so
-Schemathesis' valid bodies are refused with 400. The webhook's schema lives with the ingest
-path (src/extci/ingest/); until it carries those limits it is left out here.
 """
 
 from __future__ import annotations
@@ -35,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
 # Enough to cover every operation in every phase on two cores in under two minutes; raise it
 # (and change the seed) to look harder: EXTCI_SCHEMATHESIS_EXAMPLES, EXTCI_SCHEMATHESIS_SEED.
-EXAMPLES = os.environ.get("EXTCI_SCHEMATHESIS_EXAMPLES", "25")
+EXAMPLES = os.environ.get("EXTCI_SCHEMATHESIS_EXAMPLES", "20")
 SEED = os.environ.get("EXTCI_SCHEMATHESIS_SEED", "20261201")
 
 
@@ -52,13 +48,11 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
 
 def test_schemathesis_finds_nothing(server: LiveServer, tmp_path: Path) -> None:
     assert SCHEMATHESIS, "schemathesis is a dev dependency: make install-dev"
-    ci_key = server.external_component("orders-service")
     env = {
         **server.base_env,
         "PYTHONPATH": str(ROOT),
         "SCHEMATHESIS_HOOKS": "tests.support.schemathesis_hooks",
         "EXTCI_SCHEMATHESIS_USER": "tester",
-        "EXTCI_SCHEMATHESIS_CI_KEY": ci_key,
     }
     report = tmp_path / "report"
     done = subprocess.run(
@@ -74,7 +68,6 @@ def test_schemathesis_finds_nothing(server: LiveServer, tmp_path: Path) -> None:
             "--request-timeout=30",
             f"--report-dir={report}",
             "--report=junit",
-            "--exclude-path=/ci/webhook",
         ],
         env=env,
         cwd=tmp_path,  # its .schemathesis cache stays out of the work tree
@@ -90,3 +83,5 @@ def test_schemathesis_finds_nothing(server: LiveServer, tmp_path: Path) -> None:
     # the run really exercised the API: every phase ran and the stateful one covered links
     for phase in ("Coverage", "Fuzzing", "Stateful"):
         assert f"✅ {phase}" in output, output[-5000:]
+    # and it ran authenticated throughout: its token was renewed whenever it deleted it
+    assert "Authentication failed" not in output, output[-5000:]

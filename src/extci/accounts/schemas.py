@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import StrictBool, StringConstraints
 
 from extci.accounts.service import MIN_PASSWORD, USERNAME
 from extci.schemas import UNICODE_TEXT, ApiModel, Name, UtcDatetime
@@ -36,7 +36,8 @@ class UserCreated(UserOut):
 class UserPatch(ApiModel):
     role: Role | None = None
     password: Password | None = None
-    active: bool | None = None  # false: tokens answer 401, sessions end, sign-in refused
+    # false: tokens answer 401, sessions end, sign-in refused. Strict: 0 and "no" are no booleans.
+    active: StrictBool | None = None
 
 
 class TokenCreate(ApiModel):
