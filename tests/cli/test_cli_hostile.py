@@ -101,3 +101,13 @@ def test_tokens_create_with_an_expiry_utc_cannot_hold_is_a_one_line_error(
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert "Traceback" not in done.stderr
     assert "years 1-9999 in UTC" in done.stderr
+
+
+def test_an_argument_that_is_no_utf8_is_a_usage_error(extci: Extci, api: Api) -> None:
+    api.component("orders-service")
+    name = b"jenkins \xff".decode("utf-8", "surrogateescape")  # what Python makes of it
+    done = extci("keys", "create", "orders-service", "--name", name)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    assert "not UTF-8" in done.stderr
+    assert "no CI keys" in extci.ok("keys", "list", "orders-service")
