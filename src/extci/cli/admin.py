@@ -77,10 +77,27 @@ def _uow(settings: Settings, *, write: bool = True) -> Iterator[Session]:
         engine.dispose()
 
 
+def _not_utf8(args: argparse.Namespace) -> str | None:
+    """An argument that is no UTF-8 text: Python hands such bytes over as lone surrogates
+    (surrogateescape), which would fail deep inside a database driver."""
+    for value in vars(args).values():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return value
+    return None
+
+
 def _run(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn domain errors into a readable message and exit code 1."""
+    """Turn domain errors into a readable message and exit code 1 (2 for arguments that are
+    no text)."""
 
     def handler(args: argparse.Namespace) -> int:
+        bad = _not_utf8(args)
+        if bad is not None:
+            echo(f"extci: an argument is not UTF-8 text: {bad!a}", file=sys.stderr)
+            return 2
         try:
             from extci.errors import ExtciError
         except ImportError:

@@ -38,22 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _not_utf8(argv: Sequence[str]) -> str | None:
-    """An argument that is no UTF-8 text: Python hands such bytes over as lone surrogates
-    (surrogateescape), which would fail deep inside a database driver."""
-    for arg in argv:
-        try:
-            arg.encode("utf-8")
-        except UnicodeEncodeError:
-            return arg
-    return None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    bad = _not_utf8(sys.argv[1:] if argv is None else argv)
-    if bad is not None:
-        parser.error(f"an argument is not UTF-8 text: {bad!a}")
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
