@@ -58,7 +58,7 @@ def test_names_differing_only_in_case_stop_the_upgrade_until_renamed(
 
     with engine.begin() as conn:
         conn.execute(text("UPDATE users SET username = 'admin-2' WHERE id = :id"), {"id": second})
-    migrate.upgrade(engine)
+    migrate.upgrade(engine, "0006")
     assert revision(engine) == "0006"
     with engine.connect() as conn:
         users = conn.execute(text("SELECT username, active FROM users ORDER BY id")).all()

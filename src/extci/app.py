@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from extci import __version__
@@ -29,10 +30,11 @@ from extci.config import Settings
 from extci.db import problem_for, unavailable
 from extci.errors import ExtciError, FieldError, ValidationFailed, json_pointer
 from extci.health import router as health_router
-from extci.ingest.endpoint import router as webhook_router
+from extci.ingest.endpoint import ROUTE as WEBHOOK_ROUTE
 from extci.keys.endpoints import router as keys_router
 from extci.openapi import build as build_openapi
 from extci.runtime import Runtime
+from extci.slow_clients import BodyReadTimeout
 
 log = logging.getLogger("extci")
 PROBLEM_JSON = "application/problem+json"
@@ -92,6 +94,13 @@ async def _pool_exhausted(_request: Request, exc: Exception) -> Response:
     return problem_response(unavailable())
 
 
+async def _client_gone(_request: Request, exc: Exception) -> Response:
+    # The client hung up before sending its whole body: an ordinary event on the internet,
+    # not a fault of ours. Nothing was stored; nobody is left to read an answer.
+    log.debug("client disconnected mid-request")
+    return Response(status_code=400)
+
+
 async def _unexpected(_request: Request, exc: Exception) -> Response:
     # A bug of ours, never the client's input: log it, answer problem+json without details.
     log.error("unexpected error", exc_info=exc)
@@ -125,8 +134,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(PoolTimeout, _pool_exhausted)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
-    app.include_router(webhook_router)
+    app.router.routes.insert(0, WEBHOOK_ROUTE)  # the hot path is matched first
     for router in (components_router, keys_router, builds_router, accounts_router, audit_router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health_router)
@@ -138,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(BodyReadTimeout, seconds=settings.body_read_timeout.total_seconds())
     return app
 
 

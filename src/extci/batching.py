@@ -6,8 +6,9 @@ threads take everything that queued up while they were busy, hand it to their
 Under load one database round trip, transaction and fsync serve many requests; at low load
 a batch is one job and nothing waits for company.
 
-- The queue is bounded: a full queue refuses at once with 503 and ``Retry-After``
-  (admission control), so overload becomes fast refusals instead of a growing tail, and
+- The queue is bounded: a full queue refuses at once with 503 and ``Retry-After``, and a
+  job that waited longer than ``max_wait`` is answered 503 instead of being handled
+  (admission control): overload becomes prompt refusals instead of a growing tail, and
   memory stays bounded.
 - :meth:`Batcher.close` refuses new jobs with 503, lets the workers finish what is queued,
   and stops them.
@@ -21,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +53,7 @@ class _Pending(Generic[J, A]):
     job: J
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[A | ExtciError] = field(repr=False)
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 class Batcher(Generic[J, A]):
@@ -62,6 +65,7 @@ class Batcher(Generic[J, A]):
         threads: int = 1,
         queue_limit: int = 1024,
         batch_limit: int = 256,
+        max_wait: float = 2.0,
         overloaded: str = "The server is busier than it can handle; retry shortly.",
     ) -> None:
         self.name = name
@@ -69,6 +73,7 @@ class Batcher(Generic[J, A]):
         self.threads = threads
         self.queue_limit = queue_limit
         self.batch_limit = batch_limit
+        self.max_wait = max_wait
         self.overloaded = overloaded
         self._queue: deque[_Pending[J, A]] = deque()
         self._cond = threading.Condition()
@@ -131,6 +136,9 @@ class Batcher(Generic[J, A]):
                     break
                 count = min(len(self._queue), self.batch_limit)
                 batch = [self._queue.popleft() for _ in range(count)]
+            batch = self._shed(batch)
+            if not batch:
+                continue
             try:
                 answers = worker.process([p.job for p in batch])
             except Exception as exc:  # a bug: never leave a request waiting for ever
@@ -139,6 +147,18 @@ class Batcher(Generic[J, A]):
                 answers = [bug] * len(batch)
             _deliver(batch, answers)
         worker.idle()
+
+    def _shed(self, batch: list[_Pending[J, A]]) -> list[_Pending[J, A]]:
+        """Answer 503 at once for jobs that waited longer than ``max_wait``: their clients
+        are better served by a prompt "retry later" than by an answer after their own
+        time-out (and the queue drains instead of growing a tail)."""
+        too_old = time.monotonic() - self.max_wait
+        stale = [p for p in batch if p.queued_at < too_old]
+        if not stale:
+            return batch
+        busy = ServiceUnavailable(self.overloaded, headers={"retry-after": "1"})
+        _deliver(stale, [busy] * len(stale))
+        return [p for p in batch if p.queued_at >= too_old]
 
 
 def _deliver(batch: Sequence[_Pending[J, A]], answers: Sequence[A | ExtciError]) -> None:

@@ -11,7 +11,11 @@ checks the key first and answers 413 in the contract's order), the JSON API
 
 A state-changing JSON API request with neither a bearer token nor a session cookie is
 answered 401 before its body is read: anonymous clients cannot make the server parse
-anything.
+anything (FastAPI parses a body before the dependencies that authenticate it run).
+
+Why not Starlette's ``RequestBodyLimitMiddleware`` (FastAPI's ``max_body_size``): it
+answers a plain-text 413 and replaces whatever response the app sends for a request whose
+declared length is over the limit — the webhook's 401 and every problem+json included.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from extci.errors import ExtciError, PayloadTooLarge, Unauthorized
@@ -75,7 +80,10 @@ def _bounded(receive: Receive, limit: int) -> Receive:
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+                # An HTTPException, because FastAPI turns any other error raised while it
+                # reads a body into "400 error parsing the body"; app.py renders it as
+                # problem+json.
+                raise HTTPException(413, f"The body is larger than {limit} bytes.")
         return message
 
     return bounded_receive

@@ -7,11 +7,12 @@ import re
 import secrets
 from datetime import timedelta
 from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from extci.datadir import PRIVATE_FILE, private_dir
 
@@ -32,6 +33,22 @@ def parse_duration(value: Any) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+Network = IPv4Network | IPv6Network
+
+
+def parse_networks(value: Any) -> tuple[Network, ...]:
+    """``10.0.0.1, 192.168.0.0/16, ::1`` (commas or spaces) as networks; a bare address is a /32
+    (or /128). Empty means none."""
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    try:
+        return tuple(ip_network(str(v).strip(), strict=False) for v in value)
+    except ValueError as exc:
+        raise ValueError(f"expected IP addresses or CIDR networks: {exc}") from None
+
+
+Networks = Annotated[tuple[Network, ...], NoDecode, BeforeValidator(parse_networks)]
 
 
 class Settings(BaseSettings):
@@ -64,7 +81,23 @@ class Settings(BaseSettings):
     build_inactivity_timeout: Duration = timedelta(hours=24)
     # SQLite only: how long a writer waits for the write lock before answering 503.
     sqlite_busy_timeout: Duration = timedelta(seconds=15)
+    # On SIGTERM: stop accepting, let requests in flight finish for at most this long, exit.
+    shutdown_grace_period: Duration = timedelta(seconds=10)
     public_url: str = ""
+    # The HTTP server (see extci.server.server_options). A client must send a request's
+    # headers within header_read_timeout and each chunk of its body within
+    # body_read_timeout; at most max_connections are open at once (others get 503).
+    header_read_timeout: Duration = timedelta(seconds=10)
+    body_read_timeout: Duration = timedelta(seconds=10)
+    keep_alive_timeout: Duration = timedelta(seconds=5)
+    max_connections: int = Field(1000, ge=1)
+    # Failed sign-ins allowed per (client address, username) and per client address in a
+    # sliding window before the next attempt answers 429.
+    sign_in_failures_per_user: int = Field(5, ge=1)
+    sign_in_failures_per_address: int = Field(20, ge=1)
+    sign_in_window: Duration = timedelta(minutes=5)
+    # Peers whose X-Forwarded-For is believed (the reverse proxy); empty: nobody's.
+    trusted_proxies: Networks = ()
     # The first start prints the generated admin password; tests turn this off.
     create_admin: bool = True
 

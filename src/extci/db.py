@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, DateTime, Engine, MetaData, Select, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -185,8 +185,8 @@ def problem_for(exc: DBAPIError) -> ExtciError | None:
       request: 409, and a retry gets the ordinary answer;
     - a value the database cannot hold (NUL on PostgreSQL, out of range, too large for an
       index): 400;
-    - busy, locked, disconnected, deadlock or serialisation failure: transient, nothing was
-      stored, so 503 with Retry-After.
+    - busy, locked, disk full, disconnected, deadlock or serialisation failure: transient,
+      nothing was stored, so 503 with Retry-After.
     """
     sqlstate = getattr(exc.orig, "sqlstate", None)
     message = str(exc.orig).lower()
@@ -194,10 +194,17 @@ def problem_for(exc: DBAPIError) -> ExtciError | None:
         race = sqlstate in ("23505", "23503")
         bad_value = sqlstate[:2] in ("22", "54")
         transient = sqlstate[:2] in _TRANSIENT_CLASSES
+    elif exc.connection_invalidated or type(exc.orig).__module__.startswith("psycopg"):
+        # PostgreSQL without a SQLSTATE: the connection was lost or never made (server
+        # gone, too many connections): nothing was stored.
+        race = bad_value = False
+        transient = isinstance(exc, OperationalError | InterfaceError)
     else:  # SQLite: by exception class and message
         race = isinstance(exc, IntegrityError) and ("unique" in message or "foreign" in message)
         bad_value = isinstance(exc, DataError)
-        transient = isinstance(exc, OperationalError) and ("locked" in message or "busy" in message)
+        transient = isinstance(exc, OperationalError) and any(
+            word in message for word in ("locked", "busy", "disk is full", "disk i/o")
+        )
     if race:
         return Conflict("The request conflicts with a concurrent change; retry it.")
     if bad_value:

@@ -1,6 +1,7 @@
 """Every table, imported in one place for Alembic and the schema check."""
 
 from extci.accounts.models import PersonalAccessToken, User, WebSession
+from extci.accounts.throttle import SignInFailure
 from extci.audit.models import AuditEntry
 from extci.builds.models import Build, BuildEvent, BuildResult
 from extci.components.models import Component
@@ -18,6 +19,7 @@ __all__ = [
     "Component",
     "PersonalAccessToken",
     "RateWindow",
+    "SignInFailure",
     "User",
     "WebSession",
 ]

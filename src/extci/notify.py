@@ -31,6 +31,8 @@ log = logging.getLogger("extci.notify")
 
 CHANNEL = "extci_builds"
 QUEUE_SIZE = 64
+# Changes per NOTIFY: about 100 bytes each, PostgreSQL allows 8,000 per payload.
+NOTIFY_BATCH = 40
 RECONNECT_MAX_SECONDS = 5.0
 
 
@@ -182,20 +184,27 @@ class Broadcaster:
             data = json.loads(payload)
             if data["o"] == self.origin:
                 return  # this process already delivered it locally
-            change = Change(str(data["c"]), str(data["p"]), str(data["s"]))
+            changes = [Change(str(c), str(p), str(s)) for c, p, s in data["c"]]
         except (ValueError, KeyError, TypeError):
             log.warning("live updates: ignoring a malformed notification")
             return
-        self._deliver(change)
+        for change in changes:
+            self._deliver(change)
 
     async def _send(self) -> None:
+        """One NOTIFY carries every change that queued up meanwhile (at most
+        ``NOTIFY_BATCH``, to stay well under PostgreSQL's 8,000-byte payload limit)."""
         assert self._outbox is not None
         try:
             while True:
-                change = await self._outbox.get()
+                changes = [await self._outbox.get()]
+                while len(changes) < NOTIFY_BATCH and not self._outbox.empty():
+                    changes.append(self._outbox.get_nowait())
                 payload = json.dumps(
-                    {"o": self.origin, "c": change.component_id, "p": change.pipeline_id}
-                    | {"s": change.status}
+                    {
+                        "o": self.origin,
+                        "c": [[c.component_id, c.pipeline_id, c.status] for c in changes],
+                    }
                 )
                 await self._notify(payload)
         finally:

@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from extci.ingest.openapi import EVENT_DEFS, problem_response
+from extci.ingest.endpoint import WEBHOOK_PATH
+from extci.ingest.openapi import EVENT_DEFS, WEBHOOK_OPENAPI, problem_response
 from extci.schemas import Problem
 from extci.webhook_schema import with_limits
 
@@ -41,6 +42,8 @@ def build(app: FastAPI) -> dict[str, Any]:
                 for code, response in _api_errors(path, method).items():
                     responses.setdefault(code, response)
                 operation["security"] = [{"bearer": []}]
+    webhook = {**WEBHOOK_OPENAPI, "tags": ["webhook"], "operationId": "webhook_ci_webhook_post"}
+    schema["paths"] = {WEBHOOK_PATH: {"post": webhook}, **schema.get("paths", {})}
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)

@@ -12,10 +12,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import zlib
+from collections.abc import Callable
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from extci.errors import ServiceUnavailable
+
+T = TypeVar("T")
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 RANDOM_LENGTH = 32
@@ -69,15 +76,60 @@ def keyed_hash(secret: bytes, token: str) -> str:
     return hmac.new(secret, token.encode(), hashlib.sha256).hexdigest()
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+class PasswordHashingBusy(ServiceUnavailable):
+    """Every hashing slot is taken and the waiting line is full: try again shortly."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Too many password checks at once; try again in a moment.",
+            headers={"retry-after": "1"},
+        )
 
 
-def verify_password(password_hash: str, password: str) -> bool:
+class HashingGate:
+    """At most ``running`` password hashes at once, at most ``waiting`` callers queued behind
+    them; anyone past that is refused at once (:class:`PasswordHashingBusy`).
+
+    argon2id takes 64 MiB and 0.1-0.2 s of a core per call. Unbounded, a burst of sign-ins
+    holds every worker thread the webhook needs and a gigabyte of memory; bounded, it costs
+    at most ``running`` cores and ``running + waiting`` threads, whatever the burst.
+    """
+
+    def __init__(self, running: int, waiting: int) -> None:
+        self._running = threading.Semaphore(running)
+        self._admitted = threading.BoundedSemaphore(running + waiting)
+
+    def run(self, work: Callable[..., T], *args: str) -> T:
+        if not self._admitted.acquire(blocking=False):
+            raise PasswordHashingBusy()
+        try:
+            with self._running:
+                return work(*args)
+        finally:
+            self._admitted.release()
+
+
+HASHING_CONCURRENCY = 2  # argon2 calls at once: one per core of a small server
+HASHING_QUEUE = 8  # callers that may wait for a slot before the next is refused (503)
+_gate = HashingGate(HASHING_CONCURRENCY, HASHING_QUEUE)
+
+
+def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def hash_password(password: str) -> str:
+    """argon2id hash; raises :class:`PasswordHashingBusy` when too many are under way."""
+    return _gate.run(_hasher.hash, password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether the password matches; raises :class:`PasswordHashingBusy` like
+    :func:`hash_password`."""
+    return _gate.run(_verify, password_hash, password)
 
 
 # Verifying against this keeps a wrong username as slow as a wrong password.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import uvicorn
 
@@ -12,6 +13,23 @@ from extci.accounts import service as accounts
 from extci.app import create_app
 from extci.config import Settings
 from extci.db import unit_of_work
+from extci.slow_clients import protocol_class
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments of ``uvicorn.run`` for this installation: the one place that says
+    how the HTTP server runs, shared by ``extci serve`` and the benchmark's ceiling."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        # X-Forwarded-For is read by extci.clientaddr, only from EXTCI_TRUSTED_PROXIES.
+        "proxy_headers": False,
+        "http": protocol_class(settings),  # adds the header read timeout (extci.slow_clients)
+        "timeout_keep_alive": max(1, round(settings.keep_alive_timeout.total_seconds())),
+        "limit_concurrency": settings.max_connections,
+        "timeout_graceful_shutdown": max(0, round(settings.shutdown_grace_period.total_seconds())),
+    }
 
 
 def serve(*, host: str | None = None, port: int | None = None) -> int:
@@ -35,12 +53,5 @@ def serve(*, host: str | None = None, port: int | None = None) -> int:
         )
     print(f"extci: serving on {settings.base_url}", file=sys.stderr, flush=True)
     logging.basicConfig(level=logging.INFO)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        proxy_headers=False,
-        timeout_graceful_shutdown=10,
-    )
+    uvicorn.run(app, **server_options(settings))
     return 0

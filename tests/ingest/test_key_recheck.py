@@ -8,6 +8,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
@@ -52,7 +53,11 @@ def start_event(api: Api, pipeline_id: str = "p1") -> StartEvent | ResultEvent |
 
 
 def store(api: Api, key: keys.AuthenticatedKey) -> object:
-    return asyncio.run(api.runtime.writer.submit((start_event(api), key)))
+    """Through the writer, as the webhook does (on a loop of its own: a browser test may
+    have left the main thread's loop running)."""
+    event = start_event(api)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, api.runtime.writer.submit((event, key))).result()
 
 
 def test_an_active_key_stores_the_event_and_stamps_its_use(api: Api) -> None:

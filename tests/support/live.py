@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -27,15 +28,25 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path, *, extra_env: dict[str, str] | None = None) -> None:
+    """One ``extci serve`` process; it can be killed and started again on the same port,
+    data directory and database, as a supervisor (systemd, Kubernetes) would."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        extra_env: dict[str, str] | None = None,
+        database_url: str | None = None,
+    ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.database_url = database_url or f"sqlite:///{data_dir / 'extci.db'}"
         self.base_env = {
             **os.environ,
             "EXTCI_DATA_DIR": str(data_dir),
-            "EXTCI_DATABASE_URL": f"sqlite:///{data_dir / 'extci.db'}",
+            "EXTCI_DATABASE_URL": self.database_url,
             "EXTCI_CREATE_ADMIN": "false",
             **(extra_env or {}),
         }
@@ -63,26 +74,49 @@ class LiveServer:
             raise AssertionError(f"extci {' '.join(args)} failed: {done.stderr}")
         return done.stdout
 
-    def start(self) -> LiveServer:
-        with self.log_path.open("wb") as log:
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def launch(self) -> float:
+        """Start the process and wait until ``/readyz`` answers 200; return the seconds from
+        spawning it to that answer. Every launch appends to the same log."""
+        with self.log_path.open("ab") as log:
+            spawned = time.monotonic()
             self.process = subprocess.Popen(
                 [EXTCI, "serve", "--port", str(self.port)],
                 env=self.base_env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
+        deadline = spawned + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as r:  # noqa: S310
                     if r.status == 200:
-                        break
+                        return time.monotonic() - spawned
             except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"server did not become ready: {self.log_path.read_text()}")
+                pass
+            time.sleep(0.02)
+        raise RuntimeError(f"server did not become ready: {self.log_path.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash or an OOM kill."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=15)
+
+    def restart(self) -> float:
+        """Kill the process if it runs, start it again on the same port and data; return
+        the seconds until it was ready."""
+        self.kill()
+        return self.launch()
+
+    def start(self) -> LiveServer:
+        self.launch()
         self.cli(
             "users",
             "create",

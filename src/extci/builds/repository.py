@@ -48,10 +48,30 @@ _EXISTING_FINGERPRINTS = select(_RESULT.c.fingerprint).where(
 )
 
 
+# What a start event writes (the service passes exactly these).
+START_COLUMNS = (
+    "pipeline_id",
+    "component_id",
+    "build_version",
+    "pipeline_name",
+    "dashboard_url",
+    "actor_username",
+    "actor_fullname",
+    "start_fingerprint",
+    "status",
+    "result_types",
+    "result_count",
+    "started_at",
+    "last_event_at",
+)
+
+
 @functools.cache
 def _insert_start(dialect: str) -> Any:
+    values = {name: bindparam(name, type_=_BUILD.c[name].type) for name in START_COLUMNS}
     return (
         dialect_insert(dialect, _BUILD)
+        .values(values)
         .on_conflict_do_nothing(index_elements=["component_id", "pipeline_id"])
         .returning(_BUILD.c.id)
     )
@@ -66,11 +86,36 @@ def _insert_result(dialect: str) -> Any:
     )
 
 
-def insert_start(conn: Connection, values: dict[str, Any]) -> int | None:
-    """Create the build unless its component already has the pipelineId; the unique
-    constraint decides races. Returns the new build's id, or None when another request
-    (in any process) got there first."""
-    return conn.execute(_insert_start(conn.dialect.name), values).scalar_one_or_none()
+@functools.cache
+def _insert_start_with_event(dialect: str) -> Any:
+    """PostgreSQL: the build and its first timeline entry in one statement (one network
+    round trip), through a data-modifying CTE; SQLite has none, and needs no round trip."""
+    build = _insert_start(dialect).cte("new_build")
+    event_columns = ["build_id", "type", "created_at", "received_at", "summary"]
+    values = select(
+        build.c.id,
+        bindparam("e_type"),
+        bindparam("e_created_at", type_=_EVENT.c.created_at.type),
+        bindparam("e_received_at", type_=_EVENT.c.received_at.type),
+        bindparam("e_summary", type_=_EVENT.c.summary.type),
+    )
+    return insert(_EVENT).from_select(event_columns, values).returning(_EVENT.c.build_id)
+
+
+def insert_start(
+    conn: Connection, *, build: dict[str, Any], first_event: dict[str, Any]
+) -> int | None:
+    """Create the build and its first timeline entry unless its component already has the
+    pipelineId; the unique constraint decides races. Returns the new build's id, or None
+    when another request (in any process) got there first (and then writes nothing)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        params = {**build, **{f"e_{k}": v for k, v in first_event.items() if k != "build_id"}}
+        return conn.execute(_insert_start_with_event(dialect), params).scalar_one_or_none()
+    build_id = conn.execute(_insert_start(dialect), build).scalar_one_or_none()
+    if build_id is not None:
+        add_event(conn, {**first_event, "build_id": build_id})
+    return build_id
 
 
 def by_pipeline(

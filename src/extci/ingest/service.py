@@ -169,7 +169,7 @@ def _start(batch: _Batch, event: StartEvent, key: AuthenticatedKey) -> Outcome:
     now = batch.now
     build_id = builds.insert_start(
         batch.conn,
-        {
+        build={
             "pipeline_id": event.pipeline_id,
             "component_id": component.id,
             "build_version": event.build_version,
@@ -184,9 +184,9 @@ def _start(batch: _Batch, event: StartEvent, key: AuthenticatedKey) -> Outcome:
             "started_at": event.created_at or now,
             "last_event_at": now,
         },
+        first_event=_event_row(None, event.type, event.created_at, now, None),
     )
     if build_id is not None:
-        builds.add_event(batch.conn, _event_row(build_id, event.type, event.created_at, now, None))
         return Outcome(event.pipeline_id, component.id, state.BUILDING, duplicate=False)
     existing = builds.by_pipeline(batch.conn, component.id, event.pipeline_id)
     if existing is None:  # pragma: no cover - the conflicting row cannot vanish mid-transaction
@@ -289,7 +289,7 @@ def _end(batch: _Batch, event: EndEvent, build: Any) -> Outcome:
 
 
 def _event_row(
-    build_id: int, kind: str, created_at: datetime | None, now: datetime, summary: str | None
+    build_id: int | None, kind: str, created_at: datetime | None, now: datetime, summary: str | None
 ) -> dict[str, Any]:
     return {
         "build_id": build_id,

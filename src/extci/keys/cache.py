@@ -15,9 +15,10 @@ bounded and forgets the oldest half when full.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,6 +51,9 @@ class KeyCache:
         self._clock = clock
         self._entries: dict[str, tuple[float, KeyRecord | None]] = {}
         self._lock = threading.Lock()
+        self._flights: dict[
+            tuple[asyncio.AbstractEventLoop, str], asyncio.Future[KeyRecord | None]
+        ] = {}
 
     def get(self, key_hash: str) -> tuple[bool, KeyRecord | None]:
         """(found, record): ``found`` is False when the database must be asked."""
@@ -57,6 +61,21 @@ class KeyCache:
         if entry is None or self._clock() - entry[0] >= self.ttl:
             return False, None
         return True, entry[1]
+
+    async def load(
+        self, key_hash: str, fetch: Callable[[], Awaitable[KeyRecord | None]]
+    ) -> KeyRecord | None:
+        """Fetch and cache a key; concurrent misses for one key share a single fetch (when
+        an entry expires under load, one database read serves every waiting request)."""
+        flight_key = (asyncio.get_running_loop(), key_hash)
+        flight = self._flights.get(flight_key)
+        if flight is None:
+            flight = asyncio.ensure_future(fetch())
+            self._flights[flight_key] = flight
+            flight.add_done_callback(lambda _: self._flights.pop(flight_key, None))
+        record = await asyncio.shield(flight)
+        self.put(key_hash, record)
+        return record
 
     def put(self, key_hash: str, record: KeyRecord | None) -> None:
         with self._lock:

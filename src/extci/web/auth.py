@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
-import threading
-import time
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Form, Request
+from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from extci.accounts import service as accounts
 from extci.accounts.dependencies import SESSION_COOKIE
@@ -58,13 +57,25 @@ def secure_cookies(request: Request, settings: Settings) -> bool:
     return request.url.scheme == "https" or settings.base_url.startswith("https://")
 
 
-def visitor(request: Request, session: SessionDep, settings: SettingsDep) -> Visitor:
+def current_visitor(
+    request: HTTPConnection, session: Session, settings: Settings
+) -> Visitor | None:
+    """Who the session cookie belongs to, or None when it names no live session. The one
+    check of a web session: every page and the live updates stream (again and again while
+    it is open) ask here, so whatever ends a session ends both."""
     cookie = request.cookies.get(SESSION_COOKIE)
     signed_in = accounts.web_session_user(session, settings.secret, cookie) if cookie else None
     if signed_in is None:
+        return None
+    return Visitor(signed_in.user, signed_in.csrf_token, client_address(request))
+
+
+def visitor(request: Request, session: SessionDep, settings: SettingsDep) -> Visitor:
+    found = current_visitor(request, session, settings)
+    if found is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(target)
-    return Visitor(signed_in.user, signed_in.csrf_token, client_address(request))
+    return found
 
 
 VisitorDep = Annotated[Visitor, Depends(visitor)]
@@ -104,56 +115,3 @@ def form_admin(visitor: FormVisitor) -> Visitor:
 
 
 AdminForm = Annotated[Visitor, Depends(form_admin)]
-
-
-class SignInThrottle:
-    """Failed sign-ins per username and per client address in a sliding window.
-
-    In process memory, like the webhook's rate limit: with several processes each one
-    throttles what it sees, which still bounds a password-guessing rate per process.
-    """
-
-    def __init__(
-        self, per_user: int = 5, per_address: int = 20, window_seconds: float = 300.0
-    ) -> None:
-        self.per_user = per_user
-        self.per_address = per_address
-        self.window = window_seconds
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> list[float]:
-        stamps = [t for t in self._failures.get(key, []) if now - t < self.window]
-        if stamps:
-            self._failures[key] = stamps
-        else:
-            self._failures.pop(key, None)
-        return stamps
-
-    def retry_after(self, address: str, username: str) -> int | None:
-        """Seconds to wait before another attempt, or None when one is allowed now."""
-        now = time.monotonic()
-        with self._lock:
-            waits = []
-            for key, limit in (
-                ("u:" + username.lower(), self.per_user),
-                ("a:" + address, self.per_address),
-            ):
-                stamps = self._recent(key, now)
-                if len(stamps) >= limit:
-                    waits.append(stamps[-limit] + self.window - now)
-        return max(1, math.ceil(max(waits))) if waits else None
-
-    def failed(self, address: str, username: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._failures) > 10_000:
-                self._failures = {
-                    k: v for k, v in self._failures.items() if v and now - v[-1] < self.window
-                }
-            for key in ("u:" + username.lower(), "a:" + address):
-                self._failures.setdefault(key, []).append(now)
-
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop("u:" + username.lower(), None)

@@ -15,9 +15,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from extci.accounts.throttle import sign_in_throttle_for
 from extci.notify import Broadcaster
 from extci.web import render as r
-from extci.web.auth import SignInThrottle
 from extci.web.errors import install_error_pages
 from extci.web.pages import ROUTERS
 
@@ -28,7 +28,9 @@ def install(app: FastAPI) -> None:
     runtime = app.state.runtime
     broadcaster = Broadcaster(runtime.settings.resolved_database_url)
     app.state.broadcaster = broadcaster
-    app.state.sign_in_throttle = SignInThrottle()
+    app.state.sign_in_throttle = sign_in_throttle_for(
+        runtime.engine.dialect.name, runtime.sessions, runtime.settings
+    )
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=r.STATIC), name="static")

@@ -16,13 +16,14 @@ from fastapi.routing import APIRouter
 
 from extci.accounts import service as accounts
 from extci.accounts.dependencies import SESSION_COOKIE
+from extci.accounts.throttle import SignInThrottle
 from extci.clientaddr import client_address
 from extci.config import Settings
 from extci.db import unit_of_work
 from extci.dependencies import RuntimeDep, SessionDep, SettingsDep
-from extci.security import tokens_match
+from extci.security import PasswordHashingBusy, tokens_match
 from extci.web import render as r
-from extci.web.auth import SIGN_IN_COOKIE, FormVisitor, SignInThrottle, VisitorDep, secure_cookies
+from extci.web.auth import SIGN_IN_COOKIE, FormVisitor, VisitorDep, secure_cookies
 from extci.web.pages.common import Field, local_path, see_other
 
 router = APIRouter(include_in_schema=False)
@@ -94,21 +95,32 @@ def sign_in(
             error="The sign-in form expired. Please try again.",
             status_code=403,
         )
-    wait = throttle.retry_after(address, username)
-    if wait is not None:
+    attempt = throttle.begin(address, username)  # counted before any hash is computed
+    if isinstance(attempt, int):
         return _sign_in_page(
             request,
             settings,
             next_url=next_url,
             username=username,
-            error=f"Too many failed sign-in attempts. Try again in {wait} seconds.",
+            error=f"Too many failed sign-in attempts. Try again in {attempt} seconds.",
             status_code=429,
-            headers={"retry-after": str(wait)},
+            headers={"retry-after": str(attempt)},
         )
-    with unit_of_work(runtime.sessions) as session:  # read-only: no write lock while hashing
-        user = accounts.check_password(session, username, password)
+    try:
+        with unit_of_work(runtime.sessions) as session:  # read-only: no write lock while hashing
+            user = accounts.check_password(session, username, password)
+    except PasswordHashingBusy as busy:
+        throttle.abandoned(attempt)
+        return _sign_in_page(
+            request,
+            settings,
+            next_url=next_url,
+            username=username,
+            error=busy.detail,
+            status_code=busy.status,
+            headers=busy.headers,
+        )
     if user is None:
-        throttle.failed(address, username)
         return _sign_in_page(
             request,
             settings,
@@ -127,7 +139,7 @@ def sign_in(
             error=accounts.DEACTIVATED,
             status_code=403,
         )
-    throttle.succeeded(username)
+    throttle.succeeded(attempt)
     with unit_of_work(runtime.sessions, write=True) as session:
         new = accounts.start_web_session(session, settings.secret, user)
     response = see_other(next_url)
