@@ -196,8 +196,9 @@ def problem_for(exc: DBAPIError) -> ExtciError | None:
         transient = sqlstate[:2] in _TRANSIENT_CLASSES
     elif exc.connection_invalidated or type(exc.orig).__module__.startswith("psycopg"):
         # PostgreSQL without a SQLSTATE: the connection was lost or never made (server
-        # gone, too many connections): nothing was stored.
-        race = bad_value = False
+        # gone, too many connections): nothing was stored. Or psycopg refused a value
+        # before sending it (a NUL in a text): the client's.
+        race, bad_value = False, isinstance(exc, DataError)
         transient = isinstance(exc, OperationalError | InterfaceError)
     else:  # SQLite: by exception class and message
         race = isinstance(exc, IntegrityError) and ("unique" in message or "foreign" in message)
