@@ -21,6 +21,7 @@ from starlette.responses import Response
 from extci import __version__
 from extci.accounts.dependencies import SESSION_COOKIE
 from extci.accounts.endpoints import router as accounts_router
+from extci.allow import allowed_methods
 from extci.audit.endpoints import router as audit_router
 from extci.bodylimit import BodyLimit
 from extci.builds.endpoints import router as builds_router
@@ -65,8 +66,10 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
     return problem_response(ValidationFailed("The request is invalid.", errors=errors))
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        exc.headers = {**(exc.headers or {}), "Allow": allowed_methods(request)}
     body = {
         "type": "about:blank",
         "title": HTTPStatus(exc.status_code).phrase,

@@ -14,6 +14,8 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from extci.datadir import PRIVATE_FILE, private_dir
+
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
@@ -125,11 +127,12 @@ class Settings(BaseSettings):
             return self.secret_key.encode()
         path = self.data_dir / "secret_key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.data_dir)
             # Write a temporary file in full, then link it into place: a process that
             # loses the race reads the winner's complete key, never a half-written one.
             tmp = self.data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+            os.fchmod(fd, PRIVATE_FILE)  # whatever the umask
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(48))
                 f.flush()

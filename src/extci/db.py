@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from extci.datadir import prepare_sqlite_file
 from extci.errors import Conflict, ExtciError, ServiceUnavailable, ValidationFailed
 
 T = TypeVar("T")
@@ -91,7 +92,7 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_M
     if url.startswith("sqlite"):
         path = sqlite_path(url)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            prepare_sqlite_file(path)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout_ms / 1000},
@@ -199,8 +200,9 @@ def problem_for(exc: DBAPIError) -> ExtciError | None:
         transient = sqlstate[:2] in _TRANSIENT_CLASSES
     elif exc.connection_invalidated or type(exc.orig).__module__.startswith("psycopg"):
         # PostgreSQL without a SQLSTATE: the connection was lost or never made (server
-        # gone, too many connections): nothing was stored.
-        race = bad_value = False
+        # gone, too many connections): nothing was stored. Or psycopg refused a value
+        # before sending it (a NUL in a text): the client's.
+        race, bad_value = False, isinstance(exc, DataError)
         transient = isinstance(exc, OperationalError | InterfaceError)
     else:  # SQLite: by exception class and message
         race = isinstance(exc, IntegrityError) and ("unique" in message or "foreign" in message)

@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from extci.ingest.endpoint import WEBHOOK_PATH
 from extci.ingest.openapi import EVENT_DEFS, WEBHOOK_OPENAPI, problem_response
 from extci.schemas import Problem
+from extci.webhook_schema import with_limits
 
 _WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 
@@ -46,7 +47,7 @@ def build(app: FastAPI) -> dict[str, Any]:
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
-    schemas.update(EVENT_DEFS)
+    schemas.update(with_limits(EVENT_DEFS, app.state.runtime.limits))
     schemas["Problem"] = Problem.model_json_schema()
     schema["components"]["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer", "description": "extci_pat_…"},

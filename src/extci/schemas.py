@@ -2,27 +2,62 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+)
 from pydantic.alias_generators import to_camel
 
+from extci.clock import in_utc
 from extci.pagination import MAX_LIMIT
+from extci.validation import MAX_NAME_LENGTH, NOT_UNICODE, is_unicode_text
 
 T = TypeVar("T")
 
 # ?limit= of every list: default 50, at most 200.
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+# ?cursor= is opaque, but never empty: it is the nextCursor of the previous page (base64url).
+CursorQuery = Annotated[str | None, Query(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")]
+# Free-text filters (?q=, ?branch=, ?version=): any text but NUL, which PostgreSQL refuses.
+NO_NUL = r"^[^\x00]*$"
+SearchQuery = Annotated[str | None, Query(pattern=NO_NUL)]
+
+
+def _unicode_text(value: object) -> object:
+    # Before pydantic's own str checks, so the client reads why, not "unable to parse".
+    if isinstance(value, str) and not is_unicode_text(value):
+        raise ValueError(NOT_UNICODE)
+    return value
+
+
+# Every string a client sends (JSON bodies, form fields): refused with a 400 pointing at the
+# field when it holds a lone surrogate, before it can reach a database driver and fail there.
+UNICODE_TEXT = BeforeValidator(_unicode_text)
+Text = Annotated[str, UNICODE_TEXT]
+
+# A display name (component, CI key, token) as the OpenAPI document states it and the server
+# enforces it: 1-255 characters, not blank, no NUL (stored trimmed; validation.display_name).
+NAME_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# (Constraints go before UNICODE_TEXT: after it, pydantic leaves the pattern out of the
+# JSON schema.)
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN),
+    UNICODE_TEXT,
+]
 
 
 def _utc_representable(value: datetime) -> datetime:
     """Times are stored in UTC: 9999-12-31T23:59-01:00 has no UTC datetime and is a 400."""
-    try:
-        value.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise ValueError("must be a date-time that exists in UTC (years 1-9999)") from None
+    in_utc(value)
     return value
 
 

@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from extci.clock import in_utc
 from extci.errors import FieldError, ValidationFailed
 from extci.pagination import MAX_ID
 
 MAX_NAME_LENGTH = 255
+NOT_UNICODE = "must be Unicode text: a lone UTF-16 surrogate (such as \\ud800) is no character"
+
+
+def is_unicode_text(value: str) -> bool:
+    """Whether ``value`` is text that UTF-8 (the databases, the responses) can carry.
+
+    JSON's ``"\\ud800"`` escape and some form charsets (``unicode_escape``, ``utf-7``)
+    decode to lone UTF-16 surrogates: Python holds them in a ``str``, but they are no
+    characters and encoding them fails deep inside a database driver.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def display_name(value: str, what: str) -> str:
@@ -37,7 +53,16 @@ def storable_id(value: int) -> bool:
 
 
 def future_expiry(expires_at: datetime | None, now: datetime) -> datetime | None:
-    if expires_at is not None and expires_at <= now:
+    """An expiry in the future, in UTC (or none); a 400 at /expiresAt otherwise."""
+    if expires_at is None:
+        return None
+    try:
+        expires_at = in_utc(expires_at)
+    except ValueError as exc:
+        raise ValidationFailed(
+            "The expiry cannot be stored.", errors=[FieldError("/expiresAt", str(exc))]
+        ) from None
+    if expires_at <= now:
         raise ValidationFailed(
             "The expiry lies in the past.",
             errors=[FieldError("/expiresAt", "must be in the future")],

@@ -73,6 +73,49 @@ CASES = [
         {"username": "a\x00", "role": "viewer"},
         at="username",
     ),
+    # ---- lone UTF-16 surrogates: JSON's "\\ud800" escape is no character ----------------
+    Case("token-name-surrogate", "POST", "/api/v1/tokens", rb'{"name":"\ud800"}', at="name"),
+    Case(
+        "component-name-surrogate",
+        "POST",
+        "/api/v1/components",
+        rb'{"id":"other","name":"a\udfffb","kind":"library"}',
+        at="name",
+    ),
+    Case(
+        "component-id-surrogate",
+        "POST",
+        "/api/v1/components",
+        rb'{"id":"\ud800","kind":"library"}',
+        at="id",
+    ),
+    Case("component-rename-surrogate", "PATCH", C, rb'{"name":"\ud800"}', at="name"),
+    Case("key-name-surrogate", "POST", f"{C}/ci-keys", rb'{"name":"\udc00"}', at="name"),
+    Case(
+        "user-password-surrogate",
+        "POST",
+        "/api/v1/users",
+        rb'{"username":"eve","role":"viewer","password":"long enough \ud800"}',
+        at="password",
+    ),
+    Case(
+        "username-surrogate",
+        "POST",
+        "/api/v1/users",
+        rb'{"username":"\ud800","role":"viewer"}',
+        at="username",
+    ),
+    Case(
+        "user-new-password-surrogate",
+        "PATCH",
+        "/api/v1/users/root",
+        rb'{"password":"long enough \ud800"}',
+        at="password",
+    ),
+    Case("unknown-field-surrogate", "POST", "/api/v1/tokens", rb'{"name":"t","\ud800":1}'),
+    # ---- a boolean is true or false, not 0 or "no" (Schemathesis found 0 taken as false) ---
+    Case("active-zero", "PATCH", "/api/v1/users/root", {"active": 0}, at="active"),
+    Case("active-text", "PATCH", "/api/v1/users/root", {"active": "no"}, at="active"),
     # ---- dates that exist with their offset but not in UTC ----------------------------
     Case(
         "key-expiry-past-9999",

@@ -120,6 +120,10 @@ def _alpha_build(_w: World, _p: Principal, _v: str) -> Call:
     return Call({"component_id": "alpha", "pipeline_id": "folder/p1"})
 
 
+def _alpha_build_by_query(_w: World, _p: Principal, _v: str) -> Call:
+    return Call({"component_id": "alpha"}, query={"pipelineId": "folder/p1"})
+
+
 def _fresh_key(*, suspended: bool = False, form: bool = False) -> Prepare:
     def prepare(w: World, _p: Principal, _v: str) -> Call:
         key_id, _secret = w.key("alpha", suspended=suspended)
@@ -301,6 +305,7 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", W + "/keys/{key_id}/delete"): rule(EDITOR, 200, _alpha_key),
     RouteKey("POST", W + "/keys/{key_id}/delete"): rule(EDITOR, 303, _fresh_key(form=True)),
     RouteKey("GET", W + "/builds/{pipeline_id:path}"): rule(VIEWER, 200, _alpha_build),
+    RouteKey("GET", W + "/build"): rule(VIEWER, 200, _alpha_build_by_query),
     RouteKey("GET", W + "/live"): rule(VIEWER, 200, _alpha),
     # An admin's Users and Audit pages (issue 8 §6 and "Audit log"), as the accounts
     # branch names them.

@@ -19,6 +19,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx2 as httpx
 from fastapi.testclient import TestClient
@@ -80,6 +81,7 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     json: Any = None
     form: dict[str, str] | None = None
+    query: dict[str, str] | None = None  # for routes addressed by query string
     session: WebSession | None = None  # a session of its own (sign-out ends the one it uses)
     expect: dict[str, frozenset[int | str]] = field(default_factory=dict)
 
@@ -224,6 +226,8 @@ class World:
         if form is not None and route.face == "web" and session is not None:
             form = {**form, "csrf_token": session.csrf}
         url = fill_path(route.path, call.params)
+        if call.query:
+            url += "?" + urlencode(call.query)
         return self.request(route.method, url, headers=headers, json=call.json, form=form)
 
     def snapshot(self) -> dict[str, TableState]:

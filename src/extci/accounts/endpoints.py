@@ -17,7 +17,7 @@ from extci.accounts.schemas import (
 )
 from extci.dependencies import SessionDep, SettingsDep
 from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import LimitQuery, PageOut
+from extci.schemas import CursorQuery, LimitQuery, PageOut
 
 router = APIRouter(tags=["accounts"])
 
@@ -45,7 +45,7 @@ def create_token(
 def list_tokens(
     session: SessionDep,
     user: CurrentUser,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[TokenOut]:
     return _token_page(session, user, cursor, limit)
@@ -67,7 +67,10 @@ def delete_token(
 
 @router.get("/users", response_model=PageOut[UserOut])
 def list_users(
-    session: SessionDep, _admin: Admin, cursor: str | None = None, limit: LimitQuery = DEFAULT_LIMIT
+    session: SessionDep,
+    _admin: Admin,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[UserOut]:
     page = service.list_users(session, cursor=cursor, limit=limit)
     items = [UserOut.model_validate(u) for u in page.items]
@@ -102,7 +105,7 @@ def list_user_tokens(
     session: SessionDep,
     username: str,
     _admin: Admin,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[TokenOut]:
     return _token_page(session, service.get_user(session, username), cursor, limit)

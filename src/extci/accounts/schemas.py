@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from extci.schemas import ApiModel, UtcDatetime
+from pydantic import StrictBool, StringConstraints
+
+from extci.accounts.service import MIN_PASSWORD, USERNAME
+from extci.schemas import UNICODE_TEXT, ApiModel, Name, UtcDatetime
 
 Role = Literal["viewer", "editor", "admin"]
+# As the server enforces them (accounts.service), so the OpenAPI document says so too.
+Username = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=USERNAME.pattern), UNICODE_TEXT
+]
+Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD), UNICODE_TEXT]
 
 
 class UserOut(ApiModel):
@@ -16,9 +24,9 @@ class UserOut(ApiModel):
 
 
 class UserCreate(ApiModel):
-    username: str
+    username: Username
     role: Role
-    password: str | None = None
+    password: Password | None = None
 
 
 class UserCreated(UserOut):
@@ -27,12 +35,13 @@ class UserCreated(UserOut):
 
 class UserPatch(ApiModel):
     role: Role | None = None
-    password: str | None = None
-    active: bool | None = None  # false: tokens answer 401, sessions end, sign-in refused
+    password: Password | None = None
+    # false: tokens answer 401, sessions end, sign-in refused. Strict: 0 and "no" are no booleans.
+    active: StrictBool | None = None
 
 
 class TokenCreate(ApiModel):
-    name: str
+    name: Name
     expires_at: UtcDatetime | None = None
 
 

@@ -4,10 +4,11 @@ from fastapi import APIRouter
 
 from extci.accounts.dependencies import Admin
 from extci.audit import service
+from extci.audit.models import AuditAction
 from extci.audit.schemas import AuditEntryOut
 from extci.dependencies import SessionDep
 from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import LimitQuery, PageOut
+from extci.schemas import CursorQuery, LimitQuery, PageOut, SearchQuery
 
 router = APIRouter(tags=["audit"])
 
@@ -16,10 +17,10 @@ router = APIRouter(tags=["audit"])
 def list_audit_entries(
     session: SessionDep,
     _admin: Admin,
-    component: str | None = None,
-    actor: str | None = None,
-    action: str | None = None,
-    cursor: str | None = None,
+    component: SearchQuery = None,
+    actor: SearchQuery = None,
+    action: AuditAction | None = None,
+    cursor: CursorQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[AuditEntryOut]:
     page = service.listing(

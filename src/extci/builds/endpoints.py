@@ -4,12 +4,12 @@ from fastapi import APIRouter
 
 from extci.accounts.dependencies import Viewer
 from extci.builds import service
-from extci.builds.schemas import BuildDetailOut, BuildSummary
+from extci.builds.schemas import BuildDetailOut, BuildStatus, BuildSummary
 from extci.builds.service import HistoryFilter
 from extci.clock import utcnow
 from extci.dependencies import SessionDep, SettingsDep
 from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import LimitQuery, PageOut
+from extci.schemas import CursorQuery, LimitQuery, PageOut, SearchQuery
 
 router = APIRouter(prefix="/components/{component_id}/builds", tags=["builds"])
 
@@ -20,10 +20,10 @@ def build_history(
     settings: SettingsDep,
     component_id: str,
     _user: Viewer,
-    status: str | None = None,
-    branch: str | None = None,
-    version: str | None = None,
-    cursor: str | None = None,
+    status: BuildStatus | None = None,
+    branch: SearchQuery = None,
+    version: SearchQuery = None,
+    cursor: CursorQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[BuildSummary]:
     page = service.history(

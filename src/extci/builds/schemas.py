@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
+from extci.builds import state
 from extci.builds.service import BuildDetail, BuildView
 from extci.schemas import ApiModel
+
+BuildStatus = Literal["BUILDING", "SUCCESSFUL", "INCOMPLETE", "FAILED", "CANCELLED", "LOST"]
+assert get_args(BuildStatus) == state.STATUSES  # one list of statuses: state.py
 
 
 class ActorOut(ApiModel):

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from extci import clock
-from extci.cli.output import table, when
+from extci.cli.output import echo, table, when
 from extci.humanize import duration
 
 if TYPE_CHECKING:
@@ -30,10 +30,8 @@ SERVER_EXTRA_HINT = "this command needs the server: pip install 'extci[server]'"
 def parse_expiry(text: str) -> datetime:
     try:
         return clock.parse_expiry(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date (YYYY-MM-DD) or ISO 8601 date-time"
-        ) from None
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} {exc}") from None
 
 
 def _positive(text: str) -> int:
@@ -79,21 +77,38 @@ def _uow(settings: Settings, *, write: bool = True) -> Iterator[Session]:
         engine.dispose()
 
 
+def _not_utf8(args: argparse.Namespace) -> str | None:
+    """An argument that is no UTF-8 text: Python hands such bytes over as lone surrogates
+    (surrogateescape), which would fail deep inside a database driver."""
+    for value in vars(args).values():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return value
+    return None
+
+
 def _run(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn domain errors into a readable message and exit code 1."""
+    """Turn domain errors into a readable message and exit code 1 (2 for arguments that are
+    no text)."""
 
     def handler(args: argparse.Namespace) -> int:
+        bad = _not_utf8(args)
+        if bad is not None:
+            echo(f"extci: an argument is not UTF-8 text: {bad!a}", file=sys.stderr)
+            return 2
         try:
             from extci.errors import ExtciError
         except ImportError:
-            print(f"extci: {SERVER_EXTRA_HINT}", file=sys.stderr)
+            echo(f"extci: {SERVER_EXTRA_HINT}", file=sys.stderr)
             return 2
         try:
             return command(args)
         except ExtciError as exc:
-            print(f"extci: {exc.detail}", file=sys.stderr)
+            echo(f"extci: {exc.detail}", file=sys.stderr)
             for error in exc.errors:
-                print(f"  {error.pointer}: {error.detail}", file=sys.stderr)
+                echo(f"  {error.pointer}: {error.detail}", file=sys.stderr)
             return 1
 
     return handler
@@ -115,7 +130,7 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
     engine = engine_for(_settings())
     migrate.upgrade(engine)
     engine.dispose()
-    print("database is at the latest schema", file=sys.stderr)
+    echo("database is at the latest schema", file=sys.stderr)
     return 0
 
 
@@ -128,9 +143,9 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
     with _uow(_settings()) as session:
         new = service.create_user(session, args.name, args.role, password, actor=_actor())
-    print(f"created user {args.name} ({args.role})", file=sys.stderr)
+    echo(f"created user {args.name} ({args.role})", file=sys.stderr)
     if new.password is not None:
-        print(new.password)
+        echo(new.password)
     return 0
 
 
@@ -144,7 +159,7 @@ def cmd_users_list(_args: argparse.Namespace) -> int:
             [u.username, u.role, "active" if u.active else "deactivated", when(u.created_at)]
             for u in found
         ]
-    print(table(["USERNAME", "ROLE", "STATE", "CREATED"], rows, empty="no users"))
+    echo(*table(["USERNAME", "ROLE", "STATE", "CREATED"], rows, empty="no users"))
     return 0
 
 
@@ -157,7 +172,7 @@ def _user_activation(active: bool) -> Callable[[argparse.Namespace], int]:
         state = "active: its tokens work again" if active else "deactivated: its tokens"
         if not active:
             state += " answer 401, its browser sessions have ended, sign-in is refused"
-        print(f"user {user.username} is {state}")
+        echo(f"user {user.username} is {state}")
         return 0
 
     return command
@@ -172,7 +187,7 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
         new = service.create_token(
             session, settings.secret, user, name=args.name, expires_at=args.expires, actor=_actor()
         )
-    print(new.secret)
+    echo(new.secret)
     return 0
 
 
@@ -195,7 +210,7 @@ def cmd_tokens_list(args: argparse.Namespace) -> int:
             for t in found
         ]
     headers = ["ID", "NAME", "TOKEN", "EXPIRES", "CREATED", "LAST USED"]
-    print(table(headers, rows, empty=f"no tokens for {args.user}"))
+    echo(*table(headers, rows, empty=f"no tokens for {args.user}"))
     return 0
 
 
@@ -205,7 +220,7 @@ def cmd_tokens_delete(args: argparse.Namespace) -> int:
     with _uow(_settings()) as session:
         user = service.get_user(session, args.user)
         service.delete_token(session, user, args.token_id, actor=_actor())
-    print(f"token {args.token_id} of {user.username}: deleted")
+    echo(f"token {args.token_id} of {user.username}: deleted")
     return 0
 
 
@@ -236,7 +251,7 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
         for e in page.items
     ]
     headers = ["WHEN", "ACTOR", "ADDRESS", "ACTION", "COMPONENT", "TARGET", "DETAILS"]
-    print(table(headers, rows, empty="no audit entries"))
+    echo(*table(headers, rows, empty="no audit entries"))
     return 0
 
 
@@ -248,7 +263,7 @@ def cmd_components_create(args: argparse.Namespace) -> int:
 
     with _uow(_settings()) as session:
         c = service.create(session, args.id, args.name, args.kind)
-    print(f"created {c.kind} {c.id} ({c.name}), CI mode {c.ci_mode}")
+    echo(f"created {c.kind} {c.id} ({c.name}), CI mode {c.ci_mode}")
     return 0
 
 
@@ -259,7 +274,7 @@ def cmd_components_list(_args: argparse.Namespace) -> int:
     with _uow(_settings(), write=False) as session:
         found = every(lambda c: service.listing(session, cursor=c, limit=MAX_LIMIT))
         rows = [[c.id, c.name, c.kind, c.ci_mode] for c in found]
-    print(table(["ID", "NAME", "KIND", "CI MODE"], rows, empty="no components"))
+    echo(*table(["ID", "NAME", "KIND", "CI MODE"], rows, empty="no components"))
     return 0
 
 
@@ -269,7 +284,7 @@ def cmd_components_ci_mode(args: argparse.Namespace) -> int:
     with _uow(_settings()) as session:
         c = service.set_ci_mode(session, args.id, args.mode, actor=_actor())
     builds = "on" if c.platform_builds else "off"
-    print(f"{c.id}: CI mode {c.ci_mode} (platform Release and Preview builds {builds})")
+    echo(f"{c.id}: CI mode {c.ci_mode} (platform Release and Preview builds {builds})")
     return 0
 
 
@@ -286,8 +301,8 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             expires_at=args.expires,
             actor=_actor(),
         )
-    print(f"created CI key {new.key.id} ({new.key.hint}); it is shown once", file=sys.stderr)
-    print(new.secret)
+    echo(f"created CI key {new.key.id} ({new.key.hint}); it is shown once", file=sys.stderr)
+    echo(new.secret)
     return 0
 
 
@@ -313,7 +328,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
             for k in keys
         ]
     headers = ["ID", "NAME", "KEY", "STATUS", "EXPIRES", "CREATED", "BY", "LAST USED"]
-    print(table(headers, rows, empty="no CI keys"))
+    echo(*table(headers, rows, empty="no CI keys"))
     return 0
 
 
@@ -326,7 +341,7 @@ def _key_action(action: str) -> Callable[[argparse.Namespace], int]:
 
         with _uow(_settings()) as session:
             getattr(service, action)(session, args.component, args.key_id, actor=_actor())
-        print(f"CI key {args.key_id} of {args.component}: {KEY_ACTIONS[action]}")
+        echo(f"CI key {args.key_id} of {args.component}: {KEY_ACTIONS[action]}")
         return 0
 
     return command
@@ -369,7 +384,7 @@ def cmd_builds_list(args: argparse.Namespace) -> int:
             ]
         )
     headers = ["PIPELINE ID", "VERSION", "STATUS", "BRANCH", "COMMIT", "STARTED", "DURATION"]
-    print(table([*headers, "MISSING"], rows, empty=f"no builds for {args.component}"))
+    echo(*table([*headers, "MISSING"], rows, empty=f"no builds for {args.component}"))
     return 0
 
 
@@ -412,7 +427,7 @@ def cmd_builds_show(args: argparse.Namespace) -> int:
     ]
     if d.missing and d.view.status != "BUILDING":
         lines.insert(3, f"  missing:    {', '.join(d.missing)}")
-    print("\n".join(lines))
+    echo(*lines)
     return 0
 
 

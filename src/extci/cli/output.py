@@ -1,20 +1,56 @@
-"""Plain-text presentation for the command line (standard library only)."""
+"""Plain-text presentation for the command line (standard library only).
+
+Everything the commands print goes through :func:`printable`: build data comes from CI
+pipelines, and a raw ESC, OSC or CR in a version or a branch could clear the operator's
+screen, retitle the terminal or overwrite a line to fake a status.
+"""
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TextIO
+
+# C0 controls (newline included: one value, one line), DEL, C1 controls, and the Unicode
+# bidirectional overrides and isolates, which reorder what a terminal shows.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, empty: str) -> str:
+_SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _SHORT:
+        return _SHORT[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\x1b``)."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def echo(*lines: str, file: TextIO | None = None) -> None:
+    """Print each line, escaped: the one way the commands write to the terminal."""
+    out = sys.stdout if file is None else file
+    for line in lines:
+        print(printable(line), file=out)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, empty: str) -> list[str]:
+    """The lines of a table, its cells escaped (and measured as they will be shown)."""
     if not rows:
-        return empty
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = [headers, *rows]
-    return "\n".join(
+        return [empty]
+    cells = [[printable(cell) for cell in line] for line in [headers, *rows]]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(headers))]
+    return [
         "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
-        for line in lines
-    )
+        for line in cells
+    ]
 
 
 def when(value: datetime | None) -> str:

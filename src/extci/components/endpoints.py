@@ -9,10 +9,17 @@ from extci.builds.schemas import BuildSummary
 from extci.clock import utcnow
 from extci.components import service
 from extci.components.models import Component
-from extci.components.schemas import CIModeChange, ComponentCreate, ComponentOut, ComponentPatch
+from extci.components.schemas import (
+    CIMode,
+    CIModeChange,
+    ComponentCreate,
+    ComponentOut,
+    ComponentPatch,
+    Kind,
+)
 from extci.dependencies import SessionDep, SettingsDep
 from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import LimitQuery, PageOut
+from extci.schemas import CursorQuery, LimitQuery, PageOut, SearchQuery
 
 router = APIRouter(prefix="/components", tags=["components"])
 
@@ -35,10 +42,10 @@ def list_components(
     session: SessionDep,
     settings: SettingsDep,
     _user: Viewer,
-    kind: str | None = None,
-    ciMode: str | None = None,
-    q: str | None = None,
-    cursor: str | None = None,
+    kind: Kind | None = None,
+    ciMode: CIMode | None = None,
+    q: SearchQuery = None,
+    cursor: CursorQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[ComponentOut]:
     page = service.listing(session, kind=kind, ci_mode=ciMode, query=q, cursor=cursor, limit=limit)

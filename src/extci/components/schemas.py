@@ -1,24 +1,33 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import StringConstraints
 
 from extci.builds.schemas import BuildSummary
-from extci.schemas import ApiModel
+from extci.components.service import ID_PATTERN
+from extci.schemas import UNICODE_TEXT, ApiModel, Name
+
+Kind = Literal["application-component", "library"]
+CIMode = Literal["external", "platform"]
+ComponentId = Annotated[
+    str, StringConstraints(min_length=1, max_length=63, pattern=ID_PATTERN.pattern), UNICODE_TEXT
+]
 
 
 class ComponentCreate(ApiModel):
-    id: str
-    name: str | None = None
-    kind: Literal["application-component", "library"]
+    id: ComponentId
+    name: Name | None = None
+    kind: Kind
 
 
 class ComponentPatch(ApiModel):
-    name: str
+    name: Name
 
 
 class CIModeChange(ApiModel):
-    mode: Literal["external", "platform"]
+    mode: CIMode
 
 
 class ComponentOut(ApiModel):

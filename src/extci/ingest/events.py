@@ -80,6 +80,8 @@ def _location(value: str, info: ValidationInfo) -> str:
 def _web_url(value: str, info: ValidationInfo) -> str:
     """A link the UI renders: absolute http(s) only, so no javascript: or data: URL gets in."""
     _bounded(value, _limits(info).max_url_length)
+    if value[:1] <= " " or value[-1:] <= " ":  # trimmed away by browsers and urlsplit alike
+        raise ValueError("must not begin or end with a space or control character")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an absolute http or https URL")

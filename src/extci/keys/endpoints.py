@@ -7,7 +7,7 @@ from extci.dependencies import SessionDep, SettingsDep
 from extci.keys import service
 from extci.keys.schemas import KeyCreate, KeyCreated, KeyOut
 from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import LimitQuery, PageOut
+from extci.schemas import CursorQuery, LimitQuery, PageOut
 
 router = APIRouter(prefix="/components/{component_id}/ci-keys", tags=["ci-keys"])
 
@@ -37,7 +37,7 @@ def list_keys(
     session: SessionDep,
     component_id: str,
     _user: Viewer,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[KeyOut]:
     page = service.listing(session, component_id, cursor=cursor, limit=limit)

@@ -4,11 +4,11 @@ from datetime import datetime
 
 from extci.clock import utcnow
 from extci.keys.models import CIKey
-from extci.schemas import ApiModel, UtcDatetime
+from extci.schemas import ApiModel, Name, UtcDatetime
 
 
 class KeyCreate(ApiModel):
-    name: str
+    name: Name
     expires_at: UtcDatetime | None = None
 
 

@@ -17,6 +17,7 @@ from extci.clientaddr import client_address
 from extci.config import Settings
 from extci.dependencies import SessionDep, SettingsDep
 from extci.errors import Forbidden
+from extci.schemas import Text
 from extci.security import tokens_match
 
 # The sign-in form's own CSRF token (double-submit cookie): stops a foreign site from
@@ -80,7 +81,7 @@ def visitor(request: Request, session: SessionDep, settings: SettingsDep) -> Vis
 VisitorDep = Annotated[Visitor, Depends(visitor)]
 
 
-def form_visitor(visitor: VisitorDep, csrf_token: Annotated[str, Form()] = "") -> Visitor:
+def form_visitor(visitor: VisitorDep, csrf_token: Annotated[Text, Form()] = "") -> Visitor:
     """Every state-changing form carries the session's CSRF token."""
     if not tokens_match(csrf_token, visitor.csrf_token):
         raise Forbidden(

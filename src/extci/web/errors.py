@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from extci.allow import allowed_methods
 from extci.errors import ExtciError
 from extci.web import render as r
 from extci.web.auth import SignInRequired
@@ -24,12 +25,19 @@ def _is_page(request: Request) -> bool:
     return not request.url.path.startswith(NON_PAGE_PREFIXES)
 
 
-def error_page(request: Request, status: int, title: str, detail: str) -> Response:
+def error_page(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> Response:
     return r.render(
         request,
         "error.html",
         {"visitor": None, "status": status, "title": title, "detail": detail},
         status_code=status,
+        headers=headers,
     )
 
 
@@ -41,7 +49,10 @@ def _page_errors(original: Handler) -> Handler:
             return error_page(request, exc.status, exc.title, exc.detail)
         if isinstance(exc, StarletteHTTPException):
             title = "Not found" if exc.status_code == 404 else "Request refused"
-            return error_page(request, exc.status_code, title, str(exc.detail))
+            headers = dict(exc.headers or {})
+            if exc.status_code == 405:
+                headers["Allow"] = allowed_methods(request)
+            return error_page(request, exc.status_code, title, str(exc.detail), headers)
         return error_page(request, 400, "Bad request", "The address or form is not valid.")
 
     return handle

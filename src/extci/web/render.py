@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -75,9 +75,19 @@ def short_sha(sha: str | None) -> str:
     return sha[:7] if sha else ""
 
 
-def pid(pipeline_id: str) -> str:
-    """A pipelineId in a URL path: every reserved character percent-encoded."""
-    return quote(pipeline_id, safe="")
+# A path segment that is "." or ".." is a dot segment: browsers remove it (with the segment
+# before it, for "..") even when it is percent-encoded as %2E, so such a pipelineId cannot
+# be the last segment of a link. Those builds are addressed by query string instead.
+DOT_SEGMENTS = frozenset({".", ".."})
+
+
+def build_url(component_id: str, pipeline_id: str) -> str:
+    """The page of one build: ``/components/{id}/builds/{pipelineId}``, every reserved
+    character of the pipelineId percent-encoded ("/" too: Jenkins folder jobs), or
+    ``/components/{id}/build?pipelineId=..`` for the two ids a browser would collapse."""
+    if pipeline_id in DOT_SEGMENTS:
+        return f"/components/{component_id}/build?{urlencode({'pipelineId': pipeline_id})}"
+    return f"/components/{component_id}/builds/{quote(pipeline_id, safe='')}"
 
 
 def status_badge(status: str) -> Markup:
@@ -95,12 +105,16 @@ def _env() -> Environment:
         when=when,
         duration=duration,
         short_sha=short_sha,
-        pid=pid,
         badge=status_badge,
         link=link,
         safe_url=safe_url,
     )
-    env.globals.update(live_duration=live_duration, asset_version=_asset_version(), escape=escape)
+    env.globals.update(
+        live_duration=live_duration,
+        asset_version=_asset_version(),
+        escape=escape,
+        build_url=build_url,
+    )
     return env
 
 

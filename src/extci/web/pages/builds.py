@@ -3,30 +3,31 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import Response
 from fastapi.routing import APIRouter
+from sqlalchemy.orm import Session
 
 from extci.builds import service as builds
 from extci.clock import utcnow
+from extci.config import Settings
 from extci.dependencies import SessionDep, SettingsDep
+from extci.schemas import Text
 from extci.web import render as r
-from extci.web.auth import VisitorDep
+from extci.web.auth import Visitor, VisitorDep
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/components/{component_id}/builds/{pipeline_id:path}")
-def build_page(
+def _build_page(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    visitor: VisitorDep,
+    session: Session,
+    settings: Settings,
+    visitor: Visitor,
     component_id: str,
     pipeline_id: str,
-    fragment: str = "",
+    fragment: str,
 ) -> Response:
     # detail() has checked the component exists and owns the build: no second query for it.
     detail = builds.detail(
@@ -39,6 +40,7 @@ def build_page(
     groups: dict[str, list[dict[str, Any]]] = {}
     for result in detail.results:
         groups.setdefault(result.type, []).append({**result.fields, "_at": result.received_at})
+    url = r.build_url(component_id, pipeline_id)
     context = {
         "visitor": visitor,
         "component_id": detail.view.build.component_id,
@@ -46,6 +48,33 @@ def build_page(
         "build": detail.view.build,
         "status": detail.view.status,
         "groups": groups,
-        "live_src": f"/components/{component_id}/builds/{quote(pipeline_id, safe='')}?fragment=1",
+        "live_src": url + ("&" if "?" in url else "?") + "fragment=1",
     }
     return r.render(request, "_build.html" if fragment else "build.html", context)
+
+
+@router.get("/components/{component_id}/builds/{pipeline_id:path}")
+def build_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    visitor: VisitorDep,
+    component_id: str,
+    pipeline_id: str,
+    fragment: str = "",
+) -> Response:
+    return _build_page(request, session, settings, visitor, component_id, pipeline_id, fragment)
+
+
+@router.get("/components/{component_id}/build")
+def build_page_by_query(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    visitor: VisitorDep,
+    component_id: str,
+    pipelineId: Text,
+    fragment: str = "",
+) -> Response:
+    """The same page for any pipelineId, "." and ".." included (see render.build_url)."""
+    return _build_page(request, session, settings, visitor, component_id, pipelineId, fragment)

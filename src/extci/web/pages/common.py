@@ -9,8 +9,11 @@ from fastapi.responses import RedirectResponse
 
 from extci.config import Settings
 from extci.errors import ExtciError
+from extci.schemas import Text
 
-Field = Annotated[str, Form()]
+# Every form field is Text: a lone surrogate (a multipart part decoded with a charset such
+# as unicode_escape or utf-7) is a 400, never a 500 from the database driver.
+Field = Annotated[Text, Form()]
 
 # What a page says after a redirect with ``?done=<key>``.
 NOTICES = {

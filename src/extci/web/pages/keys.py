@@ -42,9 +42,9 @@ def _expiry(text: str) -> datetime | None:
         return None
     try:
         return parse_expiry(text)
-    except ValueError:
+    except ValueError as exc:
         raise ValidationFailed(
-            "Invalid expiry date.", errors=[FieldError("/expiresAt", "must be a date")]
+            "Invalid expiry date.", errors=[FieldError("/expiresAt", str(exc))]
         ) from None
 
 
