@@ -12,8 +12,8 @@ open for ever.
   (the route answered first, a 401 or 413) must have arrived within that time after the
   answer, or the connection is closed.
 - **Connections**: at most ``EXTCI_MAX_CONNECTIONS`` are open; a connection beyond it is
-  answered a canned 503 with ``Retry-After`` and closed as it opens. (uvicorn's ``limit_concurrency`` is not used: its 503 carries no
-  ``Retry-After``; overload is answered by the webhook's admission control instead.)
+  answered a canned 503 with ``Retry-After`` and closed as it opens. (uvicorn's
+  ``limit_concurrency`` is not used: its 503 carries no ``Retry-After``.)
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from extci.config import Settings
-
 
 _BUSY = (
     b'{"type":"urn:extci:problem:unavailable","title":"Service unavailable","status":503,'
