@@ -29,21 +29,21 @@ def encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _invalid() -> ValidationFailed:
+def _invalid(pointer: str = "/cursor") -> ValidationFailed:
     return ValidationFailed(
         "The cursor is not one this server issued.",
-        errors=[FieldError("/cursor", "use the nextCursor of the previous page")],
+        errors=[FieldError(pointer, "use the cursor the previous page gave")],
     )
 
 
-def _decode(cursor: str, arity: int) -> list[Any]:
+def _decode(cursor: str, arity: int, pointer: str = "/cursor") -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         values = None
     if not isinstance(values, list) or len(values) != arity:
-        raise _invalid()
+        raise _invalid(pointer)
     return values
 
 
@@ -64,13 +64,15 @@ MAX_ID = 2**31 - 1
 BIG_MAX_ID = 2**63 - 1
 
 
-def decode_id_cursor(cursor: str | None, max_id: int = MAX_ID) -> int | None:
-    """The id of the last row of the previous page (rows are ordered by id, descending)."""
+def decode_id_cursor(
+    cursor: str | None, max_id: int = MAX_ID, *, pointer: str = "/cursor"
+) -> int | None:
+    """The id of the last row of the previous page (rows are ordered by id)."""
     if cursor is None:
         return None
-    (value,) = _decode(cursor, 1)
+    (value,) = _decode(cursor, 1, pointer)
     if type(value) is not int or not 0 < value <= max_id:
-        raise _invalid()
+        raise _invalid(pointer)
     return value
 
 

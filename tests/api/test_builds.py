@@ -15,6 +15,7 @@ from tests.support import events as ev
 
 HISTORY = "/api/v1/components/orders-service/builds"
 DETAIL_FIELDS = {
+    "resultsNextCursor",  # results come a page at a time (EXTCI_MAX_RESULTS_PER_BUILD)
     "componentId",
     "pipelineId",
     "buildVersion",

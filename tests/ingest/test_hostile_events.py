@@ -4,10 +4,13 @@ without bound. Each is refused with a clear 4xx and changes nothing."""
 from __future__ import annotations
 
 import json
+import re
 
 from tests.conftest import Api
 from tests.ingest.conftest import MakeApi, assert_problem, build_detail, history
 from tests.support import events as ev
+from tests.support import factories
+from tests.web.test_pages import sign_in
 
 
 def test_a_property_named_twice_is_400_and_stores_nothing(api: Api) -> None:
@@ -47,3 +50,39 @@ def test_a_build_holds_at_most_the_configured_number_of_results(make_api: MakeAp
     assert api.send(ev.result("p1", *first), key).json()["duplicate"] is True
     assert_problem(api.send(ev.result("p1", more[2]), key), 409)
     assert api.send(ev.end("p1", "FAILED"), key).json()["buildStatus"] == "FAILED"
+
+
+def test_a_long_list_of_results_is_paged_in_the_api_and_on_the_page(api: Api) -> None:
+    api.component("comp")
+    key = api.key("comp")
+    assert api.send(ev.start("p1", "comp"), key).status_code == 200
+    links = [ev.link(f"r{n:03}", f"https://ci.example.org/{n}") for n in range(250)]
+    for chunk in (links[:100], links[100:200], [*links[200:], ev.git_revision()]):
+        assert api.send(ev.result("p1", *chunk), key).status_code == 200
+    viewer = {"Authorization": api.token("viewer")["Authorization"]}
+    url = "/api/v1/components/comp/builds/p1"
+    first = api.client.get(url, headers=viewer).json()
+    assert len(first["results"]) == 200  # the default page
+    assert first["gitRevision"]["branch"] == "main"  # found although on a later page
+    names, cursor = [], None
+    while True:
+        params = {"resultsLimit": "120", **({"resultsCursor": cursor} if cursor else {})}
+        page = api.client.get(url, params=params, headers=viewer).json()
+        names += [r.get("name") for r in page["results"] if r["type"] == "link"]
+        cursor = page["resultsNextCursor"]
+        if cursor is None:
+            break
+    assert names == [f"r{n:03}" for n in range(250)]  # each once, in the order they came
+    bad = api.client.get(url, params={"resultsCursor": "bm9wZQ"}, headers=viewer)
+    assert [e["pointer"] for e in assert_problem(bad, 400)["errors"]] == ["/resultsCursor"]
+    factories.make_user(api.runtime.sessions, api.secret, "web-viewer", "viewer")
+    assert sign_in(api, "web-viewer").status_code == 303
+    page = api.client.get("/components/comp/builds/p1")
+    assert page.status_code == 200
+    assert "Showing 200 of 251 results." in page.text
+    assert page.text.count('class="muted small"> · ') >= 200
+    more = re.search(r'href="([^"]+results=[^"#]+)#results"', page.text)
+    assert more is not None
+    rest = api.client.get(more.group(1).replace("&amp;", "&"))
+    assert "r249" in rest.text
+    assert "r000" not in rest.text

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from extci.accounts.dependencies import Viewer
 from extci.builds import service
@@ -11,6 +13,7 @@ from extci.dependencies import SessionDep, SettingsDep
 from extci.pagination import DEFAULT_LIMIT
 from extci.schemas import CursorQuery, LimitQuery, PageOut, SearchQuery
 
+MAX_RESULTS_PAGE = 1000
 router = APIRouter(prefix="/components/{component_id}/builds", tags=["builds"])
 
 
@@ -41,7 +44,15 @@ def build_history(
 # ``:path`` so that a percent-encoded "/" in a pipelineId (Jenkins folder jobs) still routes.
 @router.get("/{pipeline_id:path}", response_model=BuildDetailOut)
 def build_detail(
-    session: SessionDep, settings: SettingsDep, component_id: str, pipeline_id: str, _u: Viewer
+    session: SessionDep,
+    settings: SettingsDep,
+    component_id: str,
+    pipeline_id: str,
+    _u: Viewer,
+    results_cursor: Annotated[CursorQuery, Query(alias="resultsCursor")] = None,
+    results_limit: Annotated[
+        int, Query(alias="resultsLimit", ge=1, le=MAX_RESULTS_PAGE)
+    ] = service.RESULTS_PAGE,
 ) -> BuildDetailOut:
     detail = service.detail(
         session,
@@ -49,5 +60,7 @@ def build_detail(
         pipeline_id,
         now=utcnow(),
         timeout=settings.build_inactivity_timeout,
+        results_cursor=results_cursor,
+        results_limit=results_limit,
     )
     return BuildDetailOut.of_detail(detail)

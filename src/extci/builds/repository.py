@@ -207,9 +207,21 @@ def latest(session: Session, component_ids: Sequence[str]) -> dict[str, Build]:
     return {b.component_id: b for b in rows}
 
 
-def results(session: Session, build_id: int) -> list[BuildResult]:
-    stmt = select(BuildResult).where(BuildResult.build_id == build_id).order_by(BuildResult.id)
-    return list(session.execute(stmt).scalars())
+def results(
+    session: Session,
+    build_id: int,
+    *,
+    after_id: int | None = None,
+    limit: int | None = None,
+    kind: str | None = None,
+) -> list[BuildResult]:
+    """A build's results in the order they arrived; keyset-paged by id (oldest first)."""
+    stmt = select(BuildResult).where(BuildResult.build_id == build_id)
+    if after_id is not None:
+        stmt = stmt.where(BuildResult.id > after_id)
+    if kind is not None:
+        stmt = stmt.where(BuildResult.type == kind)
+    return list(session.execute(stmt.order_by(BuildResult.id).limit(limit)).scalars())
 
 
 def events(session: Session, build_id: int) -> list[BuildEvent]:

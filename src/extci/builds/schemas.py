@@ -93,19 +93,22 @@ class BuildDetailOut(BuildCommon):
     """Exactly the document of management.md §2."""
 
     git_revision: GitRevisionOut | None
-    # Each result: {"type", ...its wire fields..., "receivedAt"}.
+    # Each result: {"type", ...its wire fields..., "receivedAt"}; oldest first, a page of
+    # them at a time (``?resultsLimit=``, default 200), the next via ``?resultsCursor=``.
     results: list[dict[str, str | datetime]]
+    results_next_cursor: str | None
     required_results: list[RequirementOut]
     missing_results: list[str]
     events: list[EventOut]
 
     @classmethod
     def of_detail(cls, d: BuildDetail) -> BuildDetailOut:
-        revision = next((r.fields for r in d.results if r.type == "git-revision"), None)
+        revision = d.git_revision.fields if d.git_revision else None
         return cls(
             **cls.values(d.view),
             git_revision=GitRevisionOut.model_validate(revision) if revision else None,
             results=[{"type": r.type, **r.fields, "receivedAt": r.received_at} for r in d.results],
+            results_next_cursor=d.results_next_cursor,
             required_results=[
                 RequirementOut(requirement=label, satisfied=ok) for label, ok in d.required
             ],

@@ -34,11 +34,18 @@ class BuildView:
         return max(0.0, (b.ended_at - b.started_at).total_seconds())
 
 
+# A build holds up to EXTCI_MAX_RESULTS_PER_BUILD (1,000) results: its detail shows them a
+# page at a time, so neither the API document nor the page grows with them.
+RESULTS_PAGE = 200
+
+
 @dataclass(frozen=True)
 class BuildDetail:
     view: BuildView
     kind: str
-    results: list[BuildResult]
+    results: list[BuildResult]  # one page of them, oldest first
+    results_next_cursor: str | None
+    git_revision: BuildResult | None  # the first git-revision, wherever it is paged
     events: list[BuildEvent]
 
     @property
@@ -86,16 +93,29 @@ def history(
 
 
 def detail(
-    session: Session, component_id: str, pipeline_id: str, *, now: datetime, timeout: timedelta
+    session: Session,
+    component_id: str,
+    pipeline_id: str,
+    *,
+    now: datetime,
+    timeout: timedelta,
+    results_cursor: str | None = None,
+    results_limit: int = RESULTS_PAGE,
 ) -> BuildDetail:
     component = components.get(session, component_id)
     build = repository.by_pipeline(session, component_id, pipeline_id)
     if build is None:
         raise NotFound(f"Component {component_id!r} has no build {pipeline_id!r}.")
+    after = decode_id_cursor(results_cursor, BIG_MAX_ID, pointer="/resultsCursor")
+    rows = repository.results(session, build.id, after_id=after, limit=results_limit + 1)
+    page = page_of(rows, results_limit, lambda r: encode_cursor(r.id))
+    revisions = repository.results(session, build.id, kind="git-revision", limit=1)
     return BuildDetail(
         view(build, now, timeout),
         component.kind,
-        repository.results(session, build.id),
+        page.items,
+        page.next_cursor,
+        revisions[0] if revisions else None,
         repository.events(session, build.id),
     )
 

@@ -13,7 +13,7 @@ from extci.builds import service as builds
 from extci.clock import utcnow
 from extci.config import Settings
 from extci.dependencies import SessionDep, SettingsDep
-from extci.schemas import Text
+from extci.schemas import CursorQuery, Text
 from extci.web import render as r
 from extci.web.auth import Visitor, VisitorDep
 
@@ -28,6 +28,7 @@ def _build_page(
     component_id: str,
     pipeline_id: str,
     fragment: str,
+    results_cursor: str | None,
 ) -> Response:
     # detail() has checked the component exists and owns the build: no second query for it.
     detail = builds.detail(
@@ -36,19 +37,24 @@ def _build_page(
         pipeline_id,
         now=utcnow(),
         timeout=settings.build_inactivity_timeout,
+        results_cursor=results_cursor,
     )
     groups: dict[str, list[dict[str, Any]]] = {}
     for result in detail.results:
         groups.setdefault(result.type, []).append({**result.fields, "_at": result.received_at})
     url = r.build_url(component_id, pipeline_id)
+    joiner = "&" if "?" in url else "?"
+    more = detail.results_next_cursor
     context = {
+        "more_results_url": f"{url}{joiner}results={more}#results" if more else None,
         "visitor": visitor,
         "component_id": detail.view.build.component_id,
         "detail": detail,
         "build": detail.view.build,
         "status": detail.view.status,
         "groups": groups,
-        "live_src": url + ("&" if "?" in url else "?") + "fragment=1",
+        "live_src": f"{url}{joiner}fragment=1"
+        + (f"&results={results_cursor}" if results_cursor else ""),
     }
     return r.render(request, "_build.html" if fragment else "build.html", context)
 
@@ -62,8 +68,11 @@ def build_page(
     component_id: str,
     pipeline_id: str,
     fragment: str = "",
+    results: CursorQuery = None,
 ) -> Response:
-    return _build_page(request, session, settings, visitor, component_id, pipeline_id, fragment)
+    return _build_page(
+        request, session, settings, visitor, component_id, pipeline_id, fragment, results
+    )
 
 
 @router.get("/components/{component_id}/build")
@@ -75,6 +84,9 @@ def build_page_by_query(
     component_id: str,
     pipelineId: Text,
     fragment: str = "",
+    results: CursorQuery = None,
 ) -> Response:
     """The same page for any pipelineId, "." and ".." included (see render.build_url)."""
-    return _build_page(request, session, settings, visitor, component_id, pipelineId, fragment)
+    return _build_page(
+        request, session, settings, visitor, component_id, pipelineId, fragment, results
+    )
