@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import uvicorn
 
@@ -12,6 +13,18 @@ from extci.accounts import service as accounts
 from extci.app import create_app
 from extci.config import Settings
 from extci.db import unit_of_work
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How ``extci serve`` runs uvicorn: the one place the benchmark's ceiling reads too,
+    so that both always run on the same server stack."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": 10,
+    }
 
 
 def serve(*, host: str | None = None, port: int | None = None) -> int:
@@ -35,12 +48,5 @@ def serve(*, host: str | None = None, port: int | None = None) -> int:
         )
     print(f"extci: serving on {settings.base_url}", file=sys.stderr, flush=True)
     logging.basicConfig(level=logging.INFO)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        proxy_headers=False,
-        timeout_graceful_shutdown=10,
-    )
+    uvicorn.run(app, **server_options(settings))
     return 0
