@@ -192,7 +192,8 @@ class DatabaseBench:
         self.out["runs"] = out
 
     def p3(self, d: Deployment, key: str) -> None:
-        capacity = med(self.out.get("ingest", {}).get("32", {}).get("durable", []))
+        ingest = self.out.get("ingest", {})
+        capacity = med(ingest[report.conns(ingest)]["durable"]) if ingest else float("nan")
         if capacity != capacity:  # nan: ingest not measured in this run; measure it now
             capacity = self.durable(d, key, 32, self.plan.seconds, "p3-capacity").rate
         rate = max(1.0, capacity / 2)

@@ -19,7 +19,7 @@ class Row:
     measured: Callable[[Results], tuple[str, str]]  # (figure, met?)
 
 
-def _conns(ingest: dict[str, Any]) -> str:
+def conns(ingest: dict[str, Any]) -> str:
     """32 connections, or the middle count of a shorter run (the smoke run uses 8)."""
     keys = sorted(ingest, key=int)
     return "32" if "32" in ingest else keys[len(keys) // 2]
@@ -33,7 +33,7 @@ def _ingest_ratio(r: Results, kind: str) -> tuple[float, float, float, str] | No
     ingest = r.get(kind, {}).get("ingest")
     if not ingest:
         return None
-    c = _conns(ingest)
+    c = conns(ingest)
     durable, ceiling = med(ingest[c]["durable"]), med(ingest[c]["ceiling"])
     return ratio(durable, ceiling), durable, ceiling, c
 
