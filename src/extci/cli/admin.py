@@ -77,6 +77,10 @@ def _run(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
 
     def handler(args: argparse.Namespace) -> int:
         try:
+            # Every admin command needs the server extra; a reporter-only install lacks it.
+            import pydantic_settings  # noqa: F401
+            import sqlalchemy  # noqa: F401
+
             from extci.errors import ExtciError
         except ImportError:
             print(f"extci: {SERVER_EXTRA_HINT}", file=sys.stderr)

@@ -18,14 +18,19 @@ from extci import __version__
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
-def _registrars() -> list[Registrar]:
-    from extci.cli import admin
+def _registrars(command: str | None = None) -> list[Registrar]:
+    """All sub-commands, or only the reporter's for ``extci report ...``: a CI step runs it
+    many times per pipeline, so it imports nothing the admin commands need."""
     from extci.reporter import cli as reporter_cli
+
+    if command == "report":
+        return [reporter_cli.register]
+    from extci.cli import admin
 
     return [admin.register, reporter_cli.register]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="extci",
         description="extci: External CI receiver (server, admin commands and CI reporter).",
@@ -33,13 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"extci {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for register in _registrars():
+    for register in _registrars(command):
         register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
