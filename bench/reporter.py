@@ -41,12 +41,16 @@ def measure(
 ) -> dict[str, list[float]]:
     """Per round, hyperfine runs each command ``runs`` times, each time with its own pipeline
     id (``--parameter-scan``); returns each command's per-round median wall time (s)."""
+    # As after a pip install: byte code compiled once, not on every run (this machine's
+    # environment may say PYTHONDONTWRITEBYTECODE; a CI job's pip install compiles anyway).
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
         "EXTCI_URL": deployment.url,
         "EXTCI_CI_KEY": key,
         "EXTCI_COMPONENT": component,
     }
+    warm = commands(deployment, key, component, f"{tag}-warm")["extci report start"]
+    subprocess.run(warm.replace("{i}", "0").split(), env=env, check=True, capture_output=True)
     medians: dict[str, list[float]] = {}
     for round_no in range(rounds):
         cmds = commands(deployment, key, component, f"{tag}-{round_no}")

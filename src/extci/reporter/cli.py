@@ -90,8 +90,12 @@ def _start_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--actor-fullname", metavar="NAME", help="actor's full name")
 
 
-def register(sub: Any) -> None:
-    """Add ``report`` and its actions to the ``extci`` parser."""
+ACTIONS = ("start", "result", "end", "run")
+
+
+def register(sub: Any, only: str | None = None) -> None:
+    """Add ``report`` and its actions to the ``extci`` parser (``only``: just that action,
+    when the command line already names it)."""
     fmt = argparse.RawDescriptionHelpFormatter
     report: argparse.ArgumentParser = sub.add_parser(
         "report",
@@ -104,11 +108,25 @@ def register(sub: Any) -> None:
     actions.required = True
     common = _common_options()
 
+    if only in (None, "start"):
+        _add_start(actions, common, fmt)
+    if only in (None, "result"):
+        _add_result(actions, common, fmt)
+    if only in (None, "end"):
+        _add_end(actions, common, fmt)
+    if only in (None, "run"):
+        _add_run(actions, common, fmt)
+
+
+def _add_start(actions: Any, common: argparse.ArgumentParser, fmt: Any) -> None:
     start = actions.add_parser(
         "start", parents=[common], help="open a build", epilog=EXIT_CODES, formatter_class=fmt
     )
     _start_options(start)
     start.set_defaults(handler=_wrap(_handle_start, git=False))
+
+
+def _add_result(actions: Any, common: argparse.ArgumentParser, fmt: Any) -> None:
 
     result = actions.add_parser(
         "result",
@@ -121,11 +139,17 @@ def register(sub: Any) -> None:
     result.add_argument("items", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     result.set_defaults(handler=_wrap(_handle_result))
 
+
+def _add_end(actions: Any, common: argparse.ArgumentParser, fmt: Any) -> None:
+
     end = actions.add_parser(
         "end", parents=[common], help="close the build", epilog=EXIT_CODES, formatter_class=fmt
     )
     end.add_argument("--result", required=True, choices=END_RESULTS, dest="end_result")
     end.set_defaults(handler=_wrap(_handle_end, git=False))
+
+
+def _add_run(actions: Any, common: argparse.ArgumentParser, fmt: Any) -> None:
 
     run = actions.add_parser(
         "run",

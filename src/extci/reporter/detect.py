@@ -23,20 +23,20 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 Env = Mapping[str, str]
 MAX_PIPELINE_ID = 255
 
 
-@dataclass(frozen=True)
-class Actor:
+# NamedTuple rather than dataclasses: importing dataclasses (inspect, ast) costs more
+# start-up time than the reporter's whole start event.
+class Actor(NamedTuple):
     username: str
     fullname: str | None = None
 
 
-@dataclass(frozen=True)
-class CIContext:
+class CIContext(NamedTuple):
     """What the environment tells about the current run."""
 
     system: str  # "github", "gitlab", ... or "local"
@@ -44,7 +44,7 @@ class CIContext:
     dashboard_url: str | None = None
     actor: Actor | None = None
     # git-revision fields that could be found: repositoryUrl, branch, commitSha.
-    git: dict[str, str] = field(default_factory=dict)
+    git: dict[str, str] = {}  # never mutated: a new context is made with _replace
     tag: str | None = None
 
 
@@ -259,7 +259,8 @@ def detect_ci(env: Env) -> CIContext:
             ctx = detector(env)
             break
     if "repositoryUrl" in ctx.git:
-        ctx.git["repositoryUrl"] = strip_credentials(ctx.git["repositoryUrl"])
+        url = strip_credentials(ctx.git["repositoryUrl"])
+        ctx = ctx._replace(git={**ctx.git, "repositoryUrl": url})
     return ctx
 
 
@@ -267,7 +268,7 @@ def with_local_git(ctx: CIContext, cwd: str | None = None) -> CIContext:
     """``ctx`` with what git in ``cwd`` knows filling what the CI left out."""
     if len(ctx.git) >= 3:
         return ctx
-    return replace(ctx, git={**local_git(cwd), **ctx.git})
+    return ctx._replace(git={**local_git(cwd), **ctx.git})
 
 
 def detect(env: Env, cwd: str | None = None) -> CIContext:

@@ -19,8 +19,7 @@ import socket
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from extci.reporter.errors import ExitCode, ReporterError
 
@@ -30,8 +29,7 @@ BACKOFF_BASE = 0.5  # seconds before the first retry (before jitter)
 BACKOFF_CAP = 30.0  # longest single wait
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     retry_for: float = 60.0  # total seconds spent retrying, from the first attempt
     timeout: float = 30.0  # per request
 
