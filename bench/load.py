@@ -64,11 +64,21 @@ def wrk(
     threads = threads or min(2, connections)
     budget = int(seconds + MAX_DRAIN + 5)
     argv = [
-        "wrk", f"-t{threads}", f"-c{connections}", f"-d{budget}s", f"--timeout={WRK_TIMEOUT}",
-        "-s", str(LUA_DIR / script), url,
-    ]  # fmt: skip
-    run_env = {**os.environ, **env, "BENCH_LUA_DIR": str(LUA_DIR),
-               "BENCH_ACTIVE_SECONDS": str(seconds)}  # fmt: skip
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{budget}s",
+        f"--timeout={WRK_TIMEOUT}",
+        "-s",
+        str(LUA_DIR / script),
+        url,
+    ]
+    run_env = {
+        **os.environ,
+        **env,
+        "BENCH_LUA_DIR": str(LUA_DIR),
+        "BENCH_ACTIVE_SECONDS": str(seconds),
+    }
     process = subprocess.Popen(
         argv, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

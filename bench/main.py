@@ -10,8 +10,8 @@ import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,19 +56,30 @@ def plan_for(args: argparse.Namespace) -> Plan:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="make bench", description=__doc__)
-    p.add_argument("--server-root", type=Path,
-                   default=Path(os.environ.get("EXTCI_BENCH_SERVER_ROOT", REPO)),
-                   help="checkout to measure; uses its .venv (default: this one)")  # fmt: skip
+    p.add_argument(
+        "--server-root",
+        type=Path,
+        default=Path(os.environ.get("EXTCI_BENCH_SERVER_ROOT", REPO)),
+        help="checkout to measure; uses its .venv (default: this one)",
+    )
     p.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     p.add_argument("--only", default=",".join(PARTS), help=f"comma list of {', '.join(PARTS)}")
     p.add_argument("--rounds", type=int, help="rounds of each A B pair (default 3)")
     p.add_argument("--quick", action="store_true", help="shorter runs, 100k builds not 1M")
     p.add_argument("--smoke", action="store_true", help="a few seconds: does it run at all")
     p.add_argument("--results", type=Path, help="write the raw figures as JSON here")
-    p.add_argument("--before", type=Path, default=REPO / "bench" / "results" / "before.json",
-                   help="raw figures of the 'before' column")  # fmt: skip
-    p.add_argument("--docs", type=Path, help="write the report here (default: "
-                   "docs/performance.md on a full run, nowhere with --quick/--smoke)")  # fmt: skip
+    p.add_argument(
+        "--before",
+        type=Path,
+        default=REPO / "bench" / "results" / "before.json",
+        help="raw figures of the 'before' column",
+    )
+    p.add_argument(
+        "--docs",
+        type=Path,
+        help="write the report here (default: "
+        "docs/performance.md on a full run, nowhere with --quick/--smoke)",
+    )
     args = p.parse_args(argv)
     args.parts = [x.strip() for x in args.only.split(",") if x.strip()]
     if unknown := set(args.parts) - set(PARTS):
@@ -105,8 +116,16 @@ def say(text: str) -> None:
 
 
 class DatabaseBench:
-    def __init__(self, kind: str, target: Target, ceiling: Ceiling, plan: Plan, work: Path,
-                 tag: str, failures: Failures) -> None:  # fmt: skip
+    def __init__(
+        self,
+        kind: str,
+        target: Target,
+        ceiling: Ceiling,
+        plan: Plan,
+        work: Path,
+        tag: str,
+        failures: Failures,
+    ) -> None:
         self.kind, self.target, self.ceiling, self.plan = kind, target, ceiling, plan
         self.work, self.tag, self.failures = work / kind, tag, failures
         self.deployments: list[Deployment] = []
@@ -139,8 +158,13 @@ class DatabaseBench:
 
     def durable(self, d: Deployment, key: str, conns: int, seconds: float, label: str) -> Any:
         before = d.db.count_builds(COMPONENT)
-        result = load.wrk(d.url, "ingest.lua", connections=conns, seconds=seconds,
-                          env=self.wrk_env(key, f"{self.tag}-{label}"))  # fmt: skip
+        result = load.wrk(
+            d.url,
+            "ingest.lua",
+            connections=conns,
+            seconds=seconds,
+            env=self.wrk_env(key, f"{self.tag}-{label}"),
+        )
         stored = d.db.count_builds(COMPONENT) - before
         unanswered = result["sent"] - result["received"]
         self.failures.check(f"{self.kind} {label}", result["ok"], stored, unanswered)
@@ -151,22 +175,35 @@ class DatabaseBench:
         for round_no in range(self.plan.rounds):
             for conns in self.plan.connections:
                 row = table.setdefault(str(conns), {})
-                ceiling = load.wrk(self.ceiling.url, "ingest.lua", connections=conns,
-                                   seconds=self.plan.seconds,
-                                   env=self.wrk_env("ceiling", f"{self.tag}-c"))  # fmt: skip
-                say(f"  round {round_no + 1} {conns:>3} conns  ceiling {ceiling.rate:9,.0f}/s "
-                    f"p50 {ceiling['p50_ms']:.1f} ms p99 {ceiling['p99_ms']:.1f} ms")  # fmt: skip
-                durable = self.durable(d, key, conns, self.plan.seconds,
-                                       f"ingest-{round_no}-{conns}")  # fmt: skip
-                say(f"  round {round_no + 1} {conns:>3} conns  durable {durable.rate:9,.0f}/s "
+                ceiling = load.wrk(
+                    self.ceiling.url,
+                    "ingest.lua",
+                    connections=conns,
+                    seconds=self.plan.seconds,
+                    env=self.wrk_env("ceiling", f"{self.tag}-c"),
+                )
+                say(
+                    f"  round {round_no + 1} {conns:>3} conns  ceiling {ceiling.rate:9,.0f}/s "
+                    f"p50 {ceiling['p50_ms']:.1f} ms p99 {ceiling['p99_ms']:.1f} ms"
+                )
+                durable = self.durable(
+                    d, key, conns, self.plan.seconds, f"ingest-{round_no}-{conns}"
+                )
+                say(
+                    f"  round {round_no + 1} {conns:>3} conns  durable {durable.rate:9,.0f}/s "
                     f"p50 {durable['p50_ms']:.1f} ms p99 {durable['p99_ms']:.1f} ms "
-                    f"timeouts {durable['timeouts']} non-2xx {durable['non2xx']}")  # fmt: skip
+                    f"timeouts {durable['timeouts']} non-2xx {durable['non2xx']}"
+                )
                 for name, value in (
-                    ("ceiling", ceiling.rate), ("ceiling_p50", ceiling["p50_ms"]),
-                    ("ceiling_p99", ceiling["p99_ms"]), ("durable", durable.rate),
-                    ("durable_p50", durable["p50_ms"]), ("durable_p99", durable["p99_ms"]),
-                    ("timeouts", durable["timeouts"]), ("non2xx", durable["non2xx"]),
-                ):  # fmt: skip
+                    ("ceiling", ceiling.rate),
+                    ("ceiling_p50", ceiling["p50_ms"]),
+                    ("ceiling_p99", ceiling["p99_ms"]),
+                    ("durable", durable.rate),
+                    ("durable_p50", durable["p50_ms"]),
+                    ("durable_p99", durable["p99_ms"]),
+                    ("timeouts", durable["timeouts"]),
+                    ("non2xx", durable["non2xx"]),
+                ):
                     row.setdefault(name, []).append(value)
         self.out["ingest"] = table
 
@@ -175,19 +212,30 @@ class DatabaseBench:
         out: dict[str, list[float]] = {}
         for round_no in range(self.plan.rounds):
             builds, ended = d.db.count_builds(COMPONENT), d.db.count_ended(COMPONENT)
-            r = load.wrk(d.url, "runs.lua", connections=conns, threads=conns,
-                         seconds=self.plan.seconds,
-                         env=self.wrk_env(key, f"{self.tag}-runs-{round_no}"))  # fmt: skip
-            say(f"  round {round_no + 1} whole runs, {conns} conns: {r.rate:,.0f} events/s, "
-                f"{r['runs_done'] / r['seconds']:,.1f} runs/s, p99 {r['p99_ms']:.1f} ms")  # fmt: skip
+            r = load.wrk(
+                d.url,
+                "runs.lua",
+                connections=conns,
+                threads=conns,
+                seconds=self.plan.seconds,
+                env=self.wrk_env(key, f"{self.tag}-runs-{round_no}"),
+            )
+            say(
+                f"  round {round_no + 1} whole runs, {conns} conns: {r.rate:,.0f} events/s, "
+                f"{r['runs_done'] / r['seconds']:,.1f} runs/s, p99 {r['p99_ms']:.1f} ms"
+            )
             label = f"{self.kind} runs {round_no}"
-            self.failures.check(f"{label} starts", r["starts_ok"],
-                                d.db.count_builds(COMPONENT) - builds)  # fmt: skip
-            self.failures.check(f"{label} ends", r["ends_ok"],
-                                d.db.count_ended(COMPONENT) - ended)  # fmt: skip
-            for name, value in (("events", r.rate), ("runs", r["runs_done"] / r["seconds"]),
-                                ("p50", r["p50_ms"]), ("p99", r["p99_ms"]),
-                                ("non2xx", r["non2xx"])):  # fmt: skip
+            self.failures.check(
+                f"{label} starts", r["starts_ok"], d.db.count_builds(COMPONENT) - builds
+            )
+            self.failures.check(f"{label} ends", r["ends_ok"], d.db.count_ended(COMPONENT) - ended)
+            for name, value in (
+                ("events", r.rate),
+                ("runs", r["runs_done"] / r["seconds"]),
+                ("p50", r["p50_ms"]),
+                ("p99", r["p99_ms"]),
+                ("non2xx", r["non2xx"]),
+            ):
                 out.setdefault(name, []).append(value)
         self.out["runs"] = out
 
@@ -200,12 +248,16 @@ class DatabaseBench:
         out: dict[str, Any] = {"rate": rate, "p50": [], "p99": [], "achieved": []}
         for round_no in range(self.plan.rounds):
             before = d.db.count_builds(COMPONENT)
-            r = load.open_loop(d.port, rate, self.plan.seconds, key, COMPONENT,
-                               f"{self.tag}-p3-{round_no}")  # fmt: skip
-            say(f"  round {round_no + 1} open loop at {rate:,.0f}/s (sent {r.achieved:,.0f}/s): "
-                f"p50 {r.p50_ms:.1f} ms p99 {r.p99_ms:.1f} ms, errors {r.errors + r.non2xx}")  # fmt: skip
-            self.failures.check(f"{self.kind} p3 {round_no}", r.ok,
-                                d.db.count_builds(COMPONENT) - before)  # fmt: skip
+            r = load.open_loop(
+                d.port, rate, self.plan.seconds, key, COMPONENT, f"{self.tag}-p3-{round_no}"
+            )
+            say(
+                f"  round {round_no + 1} open loop at {rate:,.0f}/s (sent {r.achieved:,.0f}/s): "
+                f"p50 {r.p50_ms:.1f} ms p99 {r.p99_ms:.1f} ms, errors {r.errors + r.non2xx}"
+            )
+            self.failures.check(
+                f"{self.kind} p3 {round_no}", r.ok, d.db.count_builds(COMPONENT) - before
+            )
             out["p50"].append(r.p50_ms)
             out["p99"].append(r.p99_ms)
             out["achieved"].append(r.achieved)
@@ -214,24 +266,37 @@ class DatabaseBench:
     def p8(self, d: Deployment, key: str) -> None:
         conns, seconds = self.plan.p8_connections, self.plan.p8_seconds
         r = self.durable(d, key, conns, seconds, "p8")
-        say(f"  {conns} conns for {seconds:.0f} s: {r.rate:,.0f}/s, p50 {r['p50_ms']:.1f} ms, "
-            f"p99 {r['p99_ms']:.1f} ms, timeouts {r['timeouts']}, 5xx {r['s5xx']}")  # fmt: skip
-        self.out["p8"] = {"rate": r.rate, "p50": r["p50_ms"], "p99": r["p99_ms"],
-                          "timeouts": r["timeouts"], "s5xx": r["s5xx"],
-                          "non2xx": r["non2xx"], "connections": conns, "seconds": seconds}  # fmt: skip
+        say(
+            f"  {conns} conns for {seconds:.0f} s: {r.rate:,.0f}/s, p50 {r['p50_ms']:.1f} ms, "
+            f"p99 {r['p99_ms']:.1f} ms, timeouts {r['timeouts']}, 5xx {r['s5xx']}"
+        )
+        self.out["p8"] = {
+            "rate": r.rate,
+            "p50": r["p50_ms"],
+            "p99": r["p99_ms"],
+            "timeouts": r["timeouts"],
+            "s5xx": r["s5xx"],
+            "non2xx": r["non2xx"],
+            "connections": conns,
+            "seconds": seconds,
+        }
 
     def memory(self, d: Deployment, samples: list[float]) -> None:
         now = d.memory_mb()
         self.out["memory"] = {**now, "under_load": max(samples, default=now["VmRSS"])}
-        say(f"  server memory: {self.out['memory']['under_load']:.0f} MB at most under load "
-            f"(sampled VmRSS); VmHWM {now['VmHWM']:.0f} MB, VmRSS now {now['VmRSS']:.0f} MB")  # fmt: skip
+        say(
+            f"  server memory: {self.out['memory']['under_load']:.0f} MB at most under load "
+            f"(sampled VmRSS); VmHWM {now['VmHWM']:.0f} MB, VmRSS now {now['VmRSS']:.0f} MB"
+        )
 
     # -- reads --
 
     def reads(self, small: Deployment, large: Deployment) -> None:
         sides: dict[str, tuple[Deployment, dict[str, str]]] = {}
-        for side, count, d in (("small", self.plan.small, small),
-                               ("large", self.plan.large, large)):  # fmt: skip
+        for side, count, d in (
+            ("small", self.plan.small, small),
+            ("large", self.plan.large, large),
+        ):
             component = READS_COMPONENT if small is not large else f"{READS_COMPONENT}-{side}"
             d.external_component(component)
             started = time.monotonic()
@@ -242,14 +307,23 @@ class DatabaseBench:
         for round_no in range(self.plan.rounds):
             for name in READS:
                 for side, (d, paths) in sides.items():
-                    r = load.wrk(d.url, "get.lua", connections=1, seconds=self.plan.reads_seconds,
-                                 env={"BENCH_PATH": paths[name], "BENCH_TOKEN": d.token})  # fmt: skip
+                    r = load.wrk(
+                        d.url,
+                        "get.lua",
+                        connections=1,
+                        seconds=self.plan.reads_seconds,
+                        env={"BENCH_PATH": paths[name], "BENCH_TOKEN": d.token},
+                    )
                     if r["non2xx"] or not r["ok"]:
                         self.failures.items.append(f"{self.kind} read {name} {side}: errors")
                         say(f"!!! {name} ({side}) answered errors: {r.data}")
                     out.setdefault(name, {}).setdefault(side, []).append(r["p50_ms"])
-            say(f"  round {round_no + 1} reads: " + ", ".join(
-                f"{n} {out[n]['small'][-1]:.1f}/{out[n]['large'][-1]:.1f} ms" for n in READS))  # fmt: skip
+            say(
+                f"  round {round_no + 1} reads: "
+                + ", ".join(
+                    f"{n} {out[n]['small'][-1]:.1f}/{out[n]['large'][-1]:.1f} ms" for n in READS
+                )
+            )
         self.out["reads"] = out
 
 
@@ -324,7 +398,8 @@ def run_database(bench: DatabaseBench, parts: list[str]) -> None:
         say(f"[{bench.kind}] reads")
         small = deployments.get("reads-small", deployments.get("ingest"))
         large = deployments.get("reads-large", deployments.get("ingest"))
-        assert small is not None and large is not None
+        assert small is not None
+        assert large is not None
         bench.reads(small, large)
 
 
@@ -345,17 +420,24 @@ def main(argv: list[str] | None = None) -> int:
     tag = uuid.uuid4().hex[:8]
     failures = Failures()
     results: dict[str, Any] = {
-        "meta": {**machine.describe(), "commit": target.commit(), "plan": plan.__dict__,
-                 "mode": "smoke" if args.smoke else "quick" if args.quick else "full"},
-    }  # fmt: skip
-    say(f"extci bench: {target.root} @ {results['meta']['commit']}, {', '.join(kinds)}, "
-        f"{plan.rounds} round(s), parts {','.join(args.parts)}")  # fmt: skip
+        "meta": {
+            **machine.describe(),
+            "commit": target.commit(),
+            "plan": plan.__dict__,
+            "mode": "smoke" if args.smoke else "quick" if args.quick else "full",
+        },
+    }
+    say(
+        f"extci bench: {target.root} @ {results['meta']['commit']}, {', '.join(kinds)}, "
+        f"{plan.rounds} round(s), parts {','.join(args.parts)}"
+    )
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="extci-bench-") as tmp:
         work = Path(tmp)
         ceiling = Ceiling(target, work)
-        benches = [DatabaseBench(kind, target, ceiling, plan, work, tag, failures)
-                   for kind in kinds]  # fmt: skip
+        benches = [
+            DatabaseBench(kind, target, ceiling, plan, work, tag, failures) for kind in kinds
+        ]
         processes: list[Ceiling | Deployment] = [ceiling]
         for bench in benches:
             processes += bench.prepare(deployment_names(args.parts, args.smoke))
@@ -372,8 +454,13 @@ def main(argv: list[str] | None = None) -> int:
                 b = benches[0]
                 assert b.deployment is not None
                 results["reporter"] = reporter.measure(
-                    b.deployment, b.out["key"], COMPONENT, rounds=plan.rounds,
-                    runs=plan.reporter_runs, tag=tag)  # fmt: skip
+                    b.deployment,
+                    b.out["key"],
+                    COMPONENT,
+                    rounds=plan.rounds,
+                    runs=plan.reporter_runs,
+                    tag=tag,
+                )
         finally:
             ceiling.stop()
             for bench in benches:
@@ -391,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
         docs.write_text(report.document(results, before))
         say(f"wrote {docs}")
     if failures.items:
-        say("\nFAILED: acknowledged != stored (or reads errored):\n  " + "\n  ".join(failures.items))
+        say(
+            "\nFAILED: acknowledged != stored (or reads errored):\n  " + "\n  ".join(failures.items)
+        )
         return 1
     return 0

@@ -92,8 +92,11 @@ def p5(r: Results) -> tuple[str, str]:
 
 
 def p6(r: Results) -> tuple[str, str]:
-    peaks = {k: r[k]["memory"]["under_load"] for k in ("sqlite", "postgresql")
-             if r.get(k, {}).get("memory")}  # fmt: skip
+    peaks = {
+        k: r[k]["memory"]["under_load"]
+        for k in ("sqlite", "postgresql")
+        if r.get(k, {}).get("memory")
+    }
     if not peaks:
         return "-", "-"
     worst = max(peaks.values())
@@ -173,15 +176,35 @@ def details(r: Results) -> str:
             rows = []
             for c in sorted(ingest, key=int):
                 x = ingest[c]
-                rows.append([
-                    c, spread(x["ceiling"]), _ms(x["ceiling_p50"]), spread(x["durable"]),
-                    _ms(x["durable_p50"]), _ms(x["durable_p99"]),
-                    f"{ratio(med(x['durable']), med(x['ceiling'])):.2f}",
-                    f"{sum(x['timeouts']):,.0f} / {sum(x['non2xx']):,.0f}",
-                ])  # fmt: skip
+                rows.append(
+                    [
+                        c,
+                        spread(x["ceiling"]),
+                        _ms(x["ceiling_p50"]),
+                        spread(x["durable"]),
+                        _ms(x["durable_p50"]),
+                        _ms(x["durable_p99"]),
+                        f"{ratio(med(x['durable']), med(x['ceiling'])):.2f}",
+                        f"{sum(x['timeouts']):,.0f} / {sum(x['non2xx']):,.0f}",
+                    ]
+                )
             out.append("Unique start events (requests/s and ms: median (min-max) of the rounds):\n")
-            out.append(_table(["conns", "ceiling /s", "ceiling p50", "durable /s", "durable p50",
-                               "durable p99", "ratio", "timeouts / non-2xx"], rows) + "\n")  # fmt: skip
+            out.append(
+                _table(
+                    [
+                        "conns",
+                        "ceiling /s",
+                        "ceiling p50",
+                        "durable /s",
+                        "durable p50",
+                        "durable p99",
+                        "ratio",
+                        "timeouts / non-2xx",
+                    ],
+                    rows,
+                )
+                + "\n"
+            )
         if runs := data.get("runs"):
             out.append(
                 f"Whole runs (start, 3 results, end; {r['meta']['plan']['runs_connections']} "
@@ -201,23 +224,35 @@ def details(r: Results) -> str:
                 f"{p['s5xx']} 5xx ({p['non2xx']} non-2xx).\n"
             )
         if m := data.get("memory"):
-            out.append(f"Server memory: at most {m['under_load']:.0f} MB resident while the "
-                       f"write runs went on (VmRSS sampled every 0.5 s); VmHWM (which also "
-                       f"holds start-up peaks) {m['VmHWM']:.0f} MB.\n")  # fmt: skip
+            out.append(
+                f"Server memory: at most {m['under_load']:.0f} MB resident while the "
+                f"write runs went on (VmRSS sampled every 0.5 s); VmHWM (which also "
+                f"holds start-up peaks) {m['VmHWM']:.0f} MB.\n"
+            )
         if reads := data.get("reads"):
             plan = r["meta"]["plan"]
             rows = [
-                [name, _ms(v["small"]), _ms(v["large"]),
-                 f"{ratio(med(v['large']), med(v['small'])):.2f}"]
+                [
+                    name,
+                    _ms(v["small"]),
+                    _ms(v["large"]),
+                    f"{ratio(med(v['large']), med(v['small'])):.2f}",
+                ]
                 for name, v in reads.items()
-            ]  # fmt: skip
+            ]
             out.append("History reads, p50 ms at 1 connection:\n")
-            out.append(_table(["read", f"{plan['small']:,} builds", f"{plan['large']:,} builds",
-                               "ratio"], rows) + "\n")  # fmt: skip
+            out.append(
+                _table(
+                    ["read", f"{plan['small']:,} builds", f"{plan['large']:,} builds", "ratio"],
+                    rows,
+                )
+                + "\n"
+            )
     if rep := r.get("reporter"):
         out.append(
-            f"Reporter (hyperfine, median of each round, s): extci report start "
-            f"{spread(rep['extci report start'], '{:.3f}')}, curl {spread(rep['curl'], '{:.3f}')}.\n"
+            "Reporter (hyperfine, median of each round, s): extci report start "
+            f"{spread(rep['extci report start'], '{:.3f}')}, "
+            f"curl {spread(rep['curl'], '{:.3f}')}.\n"
         )
     checks = "none" if not r.get("failures") else "; ".join(r["failures"])
     out.append(f"Acknowledged ≠ stored: {checks}.\n")
@@ -300,6 +335,9 @@ def document(r: Results, before: Results | None) -> str:
             f"(the landed main before the performance work) on {bm['date']}, "
             f"{bm['mode']} run.\n\n"
         )
+    before_details = ""
+    if before:
+        before_details = f"## Before ({before['meta']['commit']})\n\n{details(before)}"
     return (
         "# Performance\n\n"
         f"Measured with `make bench` on {meta['date']} at commit {meta['commit']} "
@@ -309,11 +347,9 @@ def document(r: Results, before: Results | None) -> str:
         f"{summary_table(r, before)}\n\n"
         "## Details\n\n"
         f"{details(r)}\n"
-        f"{'## Before (' + before['meta']['commit'] + ')' + chr(10) + chr(10) + details(before) if before else ''}\n"
+        f"{before_details}\n"
         "## Method\n\n"
         f"{METHOD}\n"
         "## Running it\n\n"
         f"{HOW}"
     )
-
-

@@ -5,9 +5,9 @@ every run opens a new build and none is answered as a duplicate."""
 from __future__ import annotations
 
 import json
-import statistics
 import os
 import shlex
+import statistics
 import subprocess
 import tempfile
 from pathlib import Path
@@ -57,12 +57,30 @@ def measure(
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "hyperfine.json"
             order = list(cmds.items()) if round_no % 2 == 0 else list(reversed(cmds.items()))
-            argv = ["hyperfine", "-N", "--style", "none", "--runs", "1",
-                    "--parameter-scan", "i", "1", str(runs), "--export-json", str(out)]  # fmt: skip
+            argv = [
+                "hyperfine",
+                "-N",
+                "--style",
+                "none",
+                "--runs",
+                "1",
+                "--parameter-scan",
+                "i",
+                "1",
+                str(runs),
+                "--export-json",
+                str(out),
+            ]
             for _name, command in order:
                 argv.append(command)
-            subprocess.run(argv, env=env, check=True, capture_output=True, text=True,
-                           cwd=deployment.target.root)  # fmt: skip
+            subprocess.run(
+                argv,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=deployment.target.root,
+            )
             times: dict[str, list[float]] = {}
             for result in json.loads(out.read_text())["results"]:
                 name = "curl" if "curl" in result["command"] else "extci report start"

@@ -72,7 +72,8 @@ def _seed_sqlite(db: SQLiteDatabase, component: str, count: int, known: set[str]
         info = conn.execute("PRAGMA table_info(builds)").fetchall()
         # (cid, name, type, notnull, default, pk): the integer key fills itself.
         names = _check([(r[1], bool(r[3]) and r[4] is None and not r[5]) for r in info], known)
-        sql = f"INSERT INTO builds ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        # Column names come from the schema itself, not from input.
+        sql = f"INSERT INTO builds ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"  # noqa: S608
         rows = (tuple(row[n] for n in names) for row in _rows(component, count, True))
         with conn:
             while chunk := [row for _, row in zip(range(CHUNK), rows, strict=False)]:
@@ -89,9 +90,9 @@ def _seed_postgres(db: PostgresDatabase, component: str, count: int, known: set[
             "FROM information_schema.columns WHERE table_name = 'builds' ORDER BY ordinal_position"
         ).fetchall()
         names = _check([(name, bool(required)) for name, required in info], known)
-        with conn.cursor() as cur:
-            with cur.copy(f"COPY builds ({', '.join(names)}) FROM STDIN") as copy:
-                for row in _rows(component, count, False):
-                    copy.write_row(tuple(row[n] for n in names))
+        copy_sql = f"COPY builds ({', '.join(names)}) FROM STDIN"
+        with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+            for row in _rows(component, count, False):
+                copy.write_row(tuple(row[n] for n in names))
         conn.commit()
         conn.execute("ANALYZE builds")

@@ -10,10 +10,10 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,8 +46,10 @@ class Target:
     def commit(self) -> str:
         done = subprocess.run(
             ["git", "-C", str(self.root), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         return done.stdout.strip() or "unknown"
 
 
@@ -157,9 +159,13 @@ class Deployment(Process):
 
     def cli(self, *args: str) -> str:
         done = subprocess.run(
-            [self.target.extci, *args], env=self.env, capture_output=True, text=True,
-            timeout=120, check=False,
-        )  # fmt: skip
+            [self.target.extci, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"extci {' '.join(args)} failed: {done.stderr}")
         return done.stdout
@@ -167,17 +173,22 @@ class Deployment(Process):
     def api(self, method: str, path: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(  # noqa: S310 - a local URL we built
-            self.url + path, data=data, method=method,
+            self.url + path,
+            data=data,
+            method=method,
             headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )  # fmt: skip
+        )
         with urllib.request.urlopen(request, timeout=60) as r:  # noqa: S310
             raw = r.read()
         return json.loads(raw) if raw else None
 
     def external_component(self, component: str) -> str:
         """Create ``component`` in External CI mode; return a new CI key for it."""
-        self.api("POST", "/api/v1/components", {"id": component, "name": component,
-                                                  "kind": "application-component"})  # fmt: skip
+        self.api(
+            "POST",
+            "/api/v1/components",
+            {"id": component, "name": component, "kind": "application-component"},
+        )
         self.api("PUT", f"/api/v1/components/{component}/ci-mode", {"mode": "external"})
         created = self.api("POST", f"/api/v1/components/{component}/ci-keys", {"name": "bench"})
         key: str = created["key"]
