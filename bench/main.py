@@ -6,6 +6,7 @@ import argparse
 import base64
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -78,7 +79,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--docs",
         type=Path,
         help="write the report here (default: "
-        "docs/performance.md on a full run, nowhere with --quick/--smoke)",
+        "docs/performance.md after a full run of every part on both databases)",
     )
     args = p.parse_args(argv)
     args.parts = [x.strip() for x in args.only.split(",") if x.strip()]
@@ -403,8 +404,16 @@ def run_database(bench: DatabaseBench, parts: list[str]) -> None:
         bench.reads(small, large)
 
 
+def _interruptible() -> None:
+    """Ctrl-C and SIGTERM end the run through its ``finally`` (servers stopped, databases
+    dropped), also when started in the background, where SIGINT is inherited ignored."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    _interruptible()
     if missing := load.missing_tools():
         say(f"make bench needs {' and '.join(missing)}: {INSTALL_HINT}")
         return 2
@@ -473,7 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.results:
         args.results.parent.mkdir(parents=True, exist_ok=True)
         args.results.write_text(json.dumps(results, indent=1) + "\n")
-    docs = args.docs or (None if args.smoke or args.quick else REPO / "docs" / "performance.md")
+    complete = set(args.parts) == set(PARTS) and len(kinds) == 2
+    full = complete and not (args.smoke or args.quick or args.rounds)
+    docs = args.docs or (REPO / "docs" / "performance.md" if full else None)
     if docs:
         docs.write_text(report.document(results, before))
         say(f"wrote {docs}")
