@@ -99,10 +99,15 @@ def wrk(
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    all_drained.wait(timeout=seconds + MAX_DRAIN)
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)  # wrk then prints its summary and runs done()
-    process.wait(timeout=60)
+    try:
+        all_drained.wait(timeout=seconds + MAX_DRAIN)
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)  # wrk then prints its summary and runs done()
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:  # interrupted: never leave wrk running
+            process.kill()
+            process.wait()
     reader.join(timeout=10)
     for line in lines:
         if line.startswith("BENCH_RESULT "):

@@ -149,8 +149,10 @@ class DatabaseBench:
 
     def close(self) -> None:
         for deployment in self.deployments:
-            deployment.stop()
-            deployment.db.drop()
+            try:
+                deployment.stop()
+            finally:
+                deployment.db.drop()
 
     # -- writes --
 
@@ -407,8 +409,15 @@ def run_database(bench: DatabaseBench, parts: list[str]) -> None:
 def _interruptible() -> None:
     """Ctrl-C and SIGTERM end the run through its ``finally`` (servers stopped, databases
     dropped), also when started in the background, where SIGINT is inherited ignored."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    def stop(signum: int, _frame: object) -> None:
+        # Once: a second signal must not cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
 
 
 def main(argv: list[str] | None = None) -> int:
