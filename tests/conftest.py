@@ -10,13 +10,19 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from extci.app import create_app
 from extci.config import Settings
 from extci.runtime import Runtime
 from tests.support import events as ev
 from tests.support import factories
-from tests.support.databases import PostgresDatabase, SQLiteTemplate, require_postgres
+from tests.support.databases import (
+    PostgresDatabase,
+    SQLiteTemplate,
+    engine_at_revision,
+    require_postgres,
+)
 from tests.support.live import LiveServer
 
 SECRET = "test-secret-key-that-is-long-enough-for-hmac"
@@ -43,6 +49,13 @@ def database_url(
         return sqlite_template.fresh(tmp_path)
     database: PostgresDatabase = request.getfixturevalue("postgres_database")
     return database.empty()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine_at_0004(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A database of its own at migration 0004, for the migrations that follow it."""
+    with engine_at_revision(request.param, "0004", tmp_path) as engine:
+        yield engine
 
 
 @pytest.fixture
@@ -103,7 +116,7 @@ def api(settings: Settings) -> Iterator[Api]:
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, app.state.runtime)
-    app.state.runtime.engine.dispose()
+    app.state.runtime.close()
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
 
@@ -11,11 +13,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from extci import __version__
+from extci.accounts.dependencies import SESSION_COOKIE
 from extci.accounts.endpoints import router as accounts_router
+from extci.audit.endpoints import router as audit_router
+from extci.bodylimit import BodyLimit
 from extci.builds.endpoints import router as builds_router
 from extci.components.endpoints import router as components_router
 from extci.config import Settings
@@ -83,6 +90,13 @@ async def _pool_exhausted(_request: Request, exc: Exception) -> Response:
     return problem_response(unavailable())
 
 
+async def _client_gone(_request: Request, exc: Exception) -> Response:
+    # The client hung up before sending its whole body: an ordinary event on the internet,
+    # not a fault of ours. Nothing was stored; nobody is left to read an answer.
+    log.debug("client disconnected mid-request")
+    return Response(status_code=400)
+
+
 async def _unexpected(_request: Request, exc: Exception) -> Response:
     # A bug of ours, never the client's input: log it, answer problem+json without details.
     log.error("unexpected error", exc_info=exc)
@@ -92,6 +106,8 @@ async def _unexpected(_request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(
+        # FastAPI's native OpenTelemetry hook asks the environment on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="extci",
         version=__version__,
         description=(
@@ -99,15 +115,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "people and scripts manage components, CI keys, builds and users under `/api/v1`."
         ),
     )
-    app.state.runtime = Runtime.from_settings(settings)
+    runtime = Runtime.from_settings(settings)
+    app.state.runtime = runtime
+    app.router.lifespan_context = _lifespan
+    app.add_middleware(
+        BodyLimit,
+        webhook=settings.max_body_bytes,
+        api=settings.max_api_body_bytes,
+        form=settings.max_form_body_bytes,
+        session_cookie=SESSION_COOKIE,
+    )
     app.add_exception_handler(ExtciError, _extci_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(PoolTimeout, _pool_exhausted)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(webhook_router)
-    for router in (components_router, keys_router, builds_router, accounts_router):
+    for router in (components_router, keys_router, builds_router, accounts_router, audit_router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health_router)
     _install_web(app)
@@ -119,6 +145,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # The server stops taking requests first; then the writer stores what is queued.
+    try:
+        yield
+    finally:
+        runtime: Runtime = app.state.runtime
+        await run_in_threadpool(runtime.writer.close)
+        await run_in_threadpool(runtime.rate_limiter.close)
 
 
 def _install_web(app: FastAPI) -> None:

@@ -48,6 +48,17 @@ class Settings(BaseSettings):
     max_version_length: int = Field(128, ge=1)
     max_url_length: int = Field(2048, ge=1)
     max_string_length: int = Field(1024, ge=1)
+    max_results_per_build: int = Field(1000, ge=1)
+    # Request bodies outside the webhook: the JSON API and the web UI's forms.
+    max_api_body_bytes: int = Field(1_048_576, ge=1024)
+    max_form_body_bytes: int = Field(65_536, ge=1024)
+    # Events waiting for the writer; past this the webhook answers 503 with Retry-After.
+    ingest_queue_limit: int = Field(1024, ge=1)
+    # PostgreSQL only: writer threads storing batches side by side (SQLite has one).
+    ingest_writers: int = Field(4, ge=1, le=32)
+    # How long a CI key look-up is reused before the webhook's first check asks again
+    # (the event's own transaction always checks the key again).
+    key_cache_seconds: float = Field(1.0, ge=0, le=2)
     build_inactivity_timeout: Duration = timedelta(hours=24)
     # SQLite only: how long a writer waits for the write lock before answering 503.
     sqlite_busy_timeout: Duration = timedelta(seconds=15)

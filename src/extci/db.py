@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, event, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, Select, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
@@ -106,8 +106,11 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_M
 
 def insert_for(session: Session, model: Any) -> Any:
     """An INSERT that understands ON CONFLICT on both supported dialects."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+    return dialect_insert(session.get_bind().dialect.name, model)
+
+
+def dialect_insert(dialect: str, table: Any) -> Any:
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def newest_first(
@@ -117,6 +120,34 @@ def newest_first(
     if after_id is not None:
         stmt = stmt.where(id_column < after_id)
     return list(session.execute(stmt.order_by(id_column.desc()).limit(limit)).scalars())
+
+
+class Link:
+    """A worker thread's own connection: opened when needed, thrown away after trouble,
+    and given back to the pool when the worker is idle."""
+
+    def __init__(self, engine: Engine, **options: Any) -> None:
+        self.engine = engine
+        self.options = options
+        self.conn: Connection | None = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction: committed when the block succeeds, else rolled back."""
+        if self.conn is None:
+            self.conn = self.engine.connect().execution_options(**self.options)
+        try:
+            with self.conn.begin():
+                yield self.conn
+        except DBAPIError:
+            self.drop()  # the connection may be broken; take a fresh one next time
+            raise
+
+    def drop(self) -> None:
+        if self.conn is not None:
+            with suppress(Exception):  # it is being thrown away
+                self.conn.close()
+            self.conn = None
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -153,8 +184,8 @@ def problem_for(exc: DBAPIError) -> ExtciError | None:
       request: 409, and a retry gets the ordinary answer;
     - a value the database cannot hold (NUL on PostgreSQL, out of range, too large for an
       index): 400;
-    - busy, locked, disconnected, deadlock or serialisation failure: transient, nothing was
-      stored, so 503 with Retry-After.
+    - busy, locked, disk full, disconnected, deadlock or serialisation failure: transient,
+      nothing was stored, so 503 with Retry-After.
     """
     sqlstate = getattr(exc.orig, "sqlstate", None)
     message = str(exc.orig).lower()
@@ -165,7 +196,9 @@ def problem_for(exc: DBAPIError) -> ExtciError | None:
     else:  # SQLite: by exception class and message
         race = isinstance(exc, IntegrityError) and ("unique" in message or "foreign" in message)
         bad_value = isinstance(exc, DataError)
-        transient = isinstance(exc, OperationalError) and ("locked" in message or "busy" in message)
+        transient = isinstance(exc, OperationalError) and any(
+            word in message for word in ("locked", "busy", "disk is full", "disk i/o")
+        )
     if race:
         return Conflict("The request conflicts with a concurrent change; retry it.")
     if bad_value:

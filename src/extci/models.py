@@ -1,6 +1,7 @@
 """Every table, imported in one place for Alembic and the schema check."""
 
 from extci.accounts.models import PersonalAccessToken, User, WebSession
+from extci.audit.models import AuditEntry
 from extci.builds.models import Build, BuildEvent, BuildResult
 from extci.components.models import Component
 from extci.db import Base
@@ -8,6 +9,7 @@ from extci.ingest.models import RateWindow
 from extci.keys.models import CIKey
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "Build",
     "BuildEvent",

@@ -1,8 +1,9 @@
-"""What one server process holds: settings, the engine and its session factory."""
+"""What one server process holds: settings, the engine and its session factory, and the
+ingest path's process-wide parts (key cache, rate limiter, group-commit writer)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,6 +12,9 @@ from extci.config import Settings
 from extci.db import make_engine, make_session_factory
 from extci.ingest.events import Limits
 from extci.ingest.ratelimit import RateLimiter, rate_limiter_for
+from extci.ingest.service import Rules
+from extci.ingest.writer import IngestWriter, ingest_writer
+from extci.keys.cache import KeyCache, invalidate_on_commit
 
 
 def engine_for(settings: Settings) -> Engine:
@@ -25,14 +29,23 @@ class Runtime:
     sessions: sessionmaker[Session]
     limits: Limits
     rate_limiter: RateLimiter
+    writer: IngestWriter
+    key_cache: KeyCache = field(default_factory=KeyCache)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
         engine = engine_for(settings)
+        sessions = make_session_factory(engine)
+        rules = Rules(
+            inactivity_timeout=settings.build_inactivity_timeout,
+            max_results_per_build=settings.max_results_per_build,
+        )
+        key_cache = KeyCache(settings.key_cache_seconds)
+        invalidate_on_commit(sessions, key_cache)
         return cls(
             settings=settings,
             engine=engine,
-            sessions=make_session_factory(engine),
+            sessions=sessions,
             limits=Limits(
                 max_id_length=settings.max_id_length,
                 max_version_length=settings.max_version_length,
@@ -40,5 +53,20 @@ class Runtime:
                 max_string_length=settings.max_string_length,
                 max_payload_items=settings.max_payload_items,
             ),
-            rate_limiter=rate_limiter_for(engine.dialect.name, settings.rate_limit_per_minute),
+            rate_limiter=rate_limiter_for(engine, settings.rate_limit_per_minute),
+            writer=ingest_writer(
+                engine,
+                rules,
+                # SQLite has one writer at a time anyway; PostgreSQL overlaps the round
+                # trips of several batches.
+                threads=1 if engine.dialect.name == "sqlite" else settings.ingest_writers,
+                queue_limit=settings.ingest_queue_limit,
+            ),
+            key_cache=key_cache,
         )
+
+    def close(self) -> None:
+        """Store what is queued, then let the connections go."""
+        self.writer.close()
+        self.rate_limiter.close()
+        self.engine.dispose()

@@ -188,6 +188,6 @@ def test_key_pages_follow_the_component_after_a_key_is_deleted(api: Api) -> None
     first = get(api, LISTINGS[0], h, limit="3")
     last_id = first["items"][-1]["id"]
     with unit_of_work(api.runtime.sessions, write=True) as session:
-        keys.delete(session, "orders-service", last_id)
+        keys.delete(session, "orders-service", last_id, actor=factories.TESTS)
     rest = get(api, LISTINGS[0], h, limit="10", cursor=first["nextCursor"])
     assert [k["name"] for k in rest["items"]] == expected[3:]

@@ -174,7 +174,7 @@ def quick_api(settings: Settings) -> Iterator[Api]:
     app = create_app(settings.model_copy(update={"build_inactivity_timeout": TINY_TIMEOUT}))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, app.state.runtime)
-    app.state.runtime.engine.dispose()
+    app.state.runtime.close()
 
 
 def test_a_silent_build_is_shown_lost_but_stored_building(quick_api: Api) -> None:

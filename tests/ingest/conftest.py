@@ -34,8 +34,8 @@ def make_api(settings: Settings) -> Iterator[MakeApi]:
                 "create_admin": False,
             }
             app = create_app(Settings(**{**base, **overrides}))
+            stack.callback(app.state.runtime.close)  # after the client has closed
             client = stack.enter_context(TestClient(app, raise_server_exceptions=False))
-            stack.callback(app.state.runtime.engine.dispose)
             return Api(client, app.state.runtime)
 
         yield make

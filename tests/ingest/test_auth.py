@@ -148,24 +148,46 @@ def test_start_for_another_component_is_403(api: Api, two: tuple[str, str]) -> N
 @pytest.mark.parametrize(
     "event", [ev.result("p1", ev.git_tag()), ev.end("p1")], ids=["result", "end"]
 )
-def test_result_or_end_for_another_components_pipeline_is_403(
+def test_result_or_end_for_another_components_pipeline_is_404(
     api: Api, two: tuple[str, str], event: dict[str, Any]
 ) -> None:
+    """Result and end events are looked up in the key's own component (ci-events.md §5):
+    another component's run is unknown to this key, which can neither touch nor end it."""
     key_a, key_b = two
     assert api.send(ev.start("p1", "comp-a"), key_a).status_code == 200
-    assert_problem(api.send(event, key_b), 403)
+    assert_problem(api.send(event, key_b), 404)
     detail = build_detail(api, "comp-a", "p1")
     assert detail["status"] == "BUILDING"
     assert detail["results"] == []
+    assert len(detail["events"]) == 1
 
 
-def test_a_key_for_an_ended_build_of_another_component_is_still_403(
+def test_a_key_for_an_ended_build_of_another_component_is_404(
     api: Api, two: tuple[str, str]
 ) -> None:
     key_a, key_b = two
     api.send(ev.start("p1", "comp-a"), key_a)
     api.send(ev.end("p1", "FAILED"), key_a)
-    assert_problem(api.send(ev.end("p1", "FAILED"), key_b), 403)
+    assert_problem(api.send(ev.end("p1", "FAILED"), key_b), 404)
+
+
+def test_the_same_pipeline_id_in_two_components_is_two_builds(
+    api: Api, two: tuple[str, str]
+) -> None:
+    """A pipelineId is unique within its component: comp-a's key starting the id that
+    comp-b's pipeline will use (the reporter's ids are predictable) squats nothing."""
+    key_a, key_b = two
+    assert api.send(ev.start("comp-b/jenkins/orders/101", "comp-a"), key_a).status_code == 200
+    r = api.send(ev.start("comp-b/jenkins/orders/101", "comp-b"), key_b)
+    assert r.status_code == 200, r.text
+    assert r.json()["duplicate"] is False
+    assert api.send(ev.result("comp-b/jenkins/orders/101", ev.git_tag()), key_b).status_code == 200
+    r = api.send(ev.end("comp-b/jenkins/orders/101", "FAILED"), key_a)
+    assert r.json()["buildStatus"] == "FAILED"
+    b = build_detail(api, "comp-b", "comp-b/jenkins/orders/101")
+    assert (b["status"], [x["type"] for x in b["results"]]) == ("BUILDING", ["git-tag"])
+    a = build_detail(api, "comp-a", "comp-b/jenkins/orders/101")
+    assert (a["status"], a["results"]) == ("FAILED", [])
 
 
 # ---- 404 and 409 ----------------------------------------------------------------------------

@@ -99,7 +99,7 @@ def live(settings: Settings) -> Iterator[LiveServer]:
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
-        runtime.engine.dispose()
+        runtime.close()
     assert not thread.is_alive()
 
 

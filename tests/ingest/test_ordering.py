@@ -98,14 +98,17 @@ def test_start_reusing_a_pipeline_id_with_other_content_is_409(
     assert build_detail(api, "comp", "p1") == before
 
 
-def test_start_reusing_another_components_pipeline_id_is_409(api: Api, key: str) -> None:
+def test_another_components_pipeline_id_is_a_build_of_its_own(api: Api, key: str) -> None:
+    """pipelineId is unique within its component (ci-events.md §2)."""
     started(api, key)
+    before = build_detail(api, "comp", "p1")
     api.component("other")
     other_key = api.key("other")
     r = api.send(ev.start("p1", "other"), other_key)
-    assert_problem(r, 409)
-    assert history(api, "other") == []
-    assert build_detail(api, "comp", "p1")["componentId"] == "comp"
+    assert r.status_code == 200, r.text
+    assert r.json()["duplicate"] is False
+    assert [b["pipelineId"] for b in history(api, "other")] == ["p1"]
+    assert build_detail(api, "comp", "p1") == before
 
 
 def test_start_retry_after_the_end_reports_the_final_status(api: Api, key: str) -> None:

@@ -506,7 +506,7 @@ def make_api_sqlite(sqlite_settings: Settings) -> Iterator[Callable[[], Api]]:
         def make() -> Api:
             app = create_app(sqlite_settings)
             client = stack.enter_context(TestClient(app, raise_server_exceptions=False))
-            stack.callback(app.state.runtime.engine.dispose)
+            stack.callback(app.state.runtime.close)
             return Api(client, app.state.runtime)
 
         yield make

@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from extci import migrate
 from extci.db import make_engine
@@ -83,4 +85,31 @@ class PostgresDatabase:
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def engine_at_revision(kind: str, revision: str, directory: Path) -> Iterator[Engine]:
+    """A database of its own, migrated only as far as ``revision`` (migration tests)."""
+    if kind == "sqlite":
+        engine = make_engine(f"sqlite:///{directory / 'old.db'}")
+        try:
+            migrate.upgrade(engine, revision)
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    require_postgres()
+    name = f"extci_mig_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
+    try:
+        migrate.upgrade(engine, revision)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from extci.accounts import repository as accounts_repository
 from extci.accounts import service as accounts
 from extci.accounts.models import User
+from extci.audit.service import Actor
 from extci.clock import utcnow
 from extci.components import service as components
 from extci.db import unit_of_work
@@ -17,6 +18,7 @@ from extci.keys import service as keys
 from extci.security import hash_password
 
 PASSWORD = "correct horse battery"
+TESTS = Actor("tests")  # who the audit log names for the set-up the factories do
 
 
 @cache
@@ -32,7 +34,9 @@ def make_user(sessions: sessionmaker[Session], secret: bytes, username: str, rol
             username=username, password_hash=_password_hash(), role=role, created_at=utcnow()
         )
         accounts_repository.add(session, user)
-        return accounts.create_token(session, secret, user, name="test", expires_at=None).secret
+        return accounts.create_token(
+            session, secret, user, name="test", expires_at=None, actor=TESTS
+        ).secret
 
 
 def make_component(
@@ -45,7 +49,7 @@ def make_component(
     with unit_of_work(sessions, write=True) as session:
         components.create(session, component_id, None, kind)
         if external:
-            components.set_ci_mode(session, component_id, "external")
+            components.set_ci_mode(session, component_id, "external", actor=TESTS)
 
 
 def make_key(
@@ -64,6 +68,6 @@ def make_key(
             component_id,
             name=name,
             expires_at=expires_at,
-            created_by="tests",
+            actor=TESTS,
         )
         return new.key.id, new.secret

@@ -10,6 +10,8 @@ from fastapi import BackgroundTasks, Depends, Request
 
 from extci.accounts import service
 from extci.accounts.models import User
+from extci.audit.service import Actor
+from extci.clientaddr import client_address
 from extci.db import unit_of_work
 from extci.dependencies import RuntimeDep, SessionDep
 from extci.errors import Forbidden, Unauthorized
@@ -69,6 +71,13 @@ def role(needed: str) -> Callable[[User], User]:
 
     return check
 
+
+def request_actor(request: Request, user: CurrentUser) -> Actor:
+    """Who the audit log names for this request's changes: the user, from this address."""
+    return Actor(user.username, client_address(request))
+
+
+ActorDep = Annotated[Actor, Depends(request_actor)]
 
 Viewer = Annotated[User, Depends(role("viewer"))]
 Editor = Annotated[User, Depends(role("editor"))]

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
 
 from extci.accounts import service
-from extci.accounts.dependencies import Admin, CurrentUser
+from extci.accounts.dependencies import ActorDep, Admin, CurrentUser
+from extci.accounts.models import User
 from extci.accounts.schemas import (
     TokenCreate,
     TokenCreated,
@@ -27,10 +29,14 @@ def me(user: CurrentUser) -> UserOut:
 
 @router.post("/tokens", status_code=201, response_model=TokenCreated)
 def create_token(
-    session: SessionDep, settings: SettingsDep, body: TokenCreate, user: CurrentUser
+    session: SessionDep,
+    settings: SettingsDep,
+    body: TokenCreate,
+    user: CurrentUser,
+    actor: ActorDep,
 ) -> TokenCreated:
     new = service.create_token(
-        session, settings.secret, user, name=body.name, expires_at=body.expires_at
+        session, settings.secret, user, name=body.name, expires_at=body.expires_at, actor=actor
     )
     return TokenCreated(**TokenOut.model_validate(new.token).model_dump(), token=new.secret)
 
@@ -42,14 +48,20 @@ def list_tokens(
     cursor: str | None = None,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[TokenOut]:
+    return _token_page(session, user, cursor, limit)
+
+
+def _token_page(session: Session, user: User, cursor: str | None, limit: int) -> PageOut[TokenOut]:
     page = service.list_tokens(session, user, cursor=cursor, limit=limit)
     items = [TokenOut.model_validate(t) for t in page.items]
     return PageOut(items=items, next_cursor=page.next_cursor)
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def delete_token(session: SessionDep, token_id: int, user: CurrentUser) -> Response:
-    service.delete_token(session, user, token_id)
+def delete_token(
+    session: SessionDep, token_id: int, user: CurrentUser, actor: ActorDep
+) -> Response:
+    service.delete_token(session, user, token_id, actor=actor)
     return Response(status_code=204)
 
 
@@ -63,12 +75,42 @@ def list_users(
 
 
 @router.post("/users", status_code=201, response_model=UserCreated)
-def create_user(session: SessionDep, body: UserCreate, _admin: Admin) -> UserCreated:
-    new = service.create_user(session, body.username, body.role, body.password)
+def create_user(
+    session: SessionDep, body: UserCreate, _admin: Admin, actor: ActorDep
+) -> UserCreated:
+    new = service.create_user(session, body.username, body.role, body.password, actor=actor)
     return UserCreated(**UserOut.model_validate(new.user).model_dump(), password=new.password)
 
 
 @router.patch("/users/{username}", response_model=UserOut)
-def patch_user(session: SessionDep, username: str, body: UserPatch, _admin: Admin) -> UserOut:
-    user = service.update_user(session, username, role=body.role, password=body.password)
+def patch_user(
+    session: SessionDep, username: str, body: UserPatch, _admin: Admin, actor: ActorDep
+) -> UserOut:
+    user = service.update_user(
+        session,
+        username,
+        actor=actor,
+        role=body.role,
+        password=body.password,
+        active=body.active,
+    )
     return UserOut.model_validate(user)
+
+
+@router.get("/users/{username}/tokens", response_model=PageOut[TokenOut])
+def list_user_tokens(
+    session: SessionDep,
+    username: str,
+    _admin: Admin,
+    cursor: str | None = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+) -> PageOut[TokenOut]:
+    return _token_page(session, service.get_user(session, username), cursor, limit)
+
+
+@router.delete("/users/{username}/tokens/{token_id}", status_code=204)
+def delete_user_token(
+    session: SessionDep, username: str, token_id: int, _admin: Admin, actor: ActorDep
+) -> Response:
+    service.delete_token(session, service.get_user(session, username), token_id, actor=actor)
+    return Response(status_code=204)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extci.db import Base, UTCDateTime
@@ -19,6 +19,13 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A deactivated user's tokens answer 401 and sign-in is refused; activating restores them.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+# ``Admin`` and ``admin`` are one user: the name is kept as typed and is unique ignoring case
+# (usernames are ASCII, so lower() is exact on both databases).
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
 
 
 class PersonalAccessToken(Base):

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from extci.accounts.models import PersonalAccessToken, User, WebSession
@@ -13,7 +12,12 @@ from extci.db import newest_first
 
 
 def user_by_name(session: Session, username: str) -> User | None:
-    return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    """Ignoring case, as the unique index on lower(username) does (and uses it). Usernames
+    are ASCII: anything else names nobody (Python would lower the Kelvin sign to "k")."""
+    if not username.isascii():
+        return None
+    stmt = select(User).where(func.lower(User.username) == username.lower())
+    return session.execute(stmt).scalar_one_or_none()
 
 
 def user_by_id(session: Session, user_id: int) -> User | None:
@@ -29,10 +33,10 @@ def count_users(session: Session) -> int:
     return session.execute(select(func.count()).select_from(User)).scalar_one()
 
 
-def count_admins_locked(session: Session) -> int:
-    """How many admins there are, locking their rows (PostgreSQL) so that two concurrent
-    demotions cannot both see "another admin remains"."""
-    stmt = select(User.id).where(User.role == "admin").with_for_update()
+def count_active_admins_locked(session: Session) -> int:
+    """How many active admins there are, locking their rows (PostgreSQL) so that two
+    concurrent demotions or deactivations cannot both see "another admin remains"."""
+    stmt = select(User.id).where(User.role == "admin", User.active.is_(True)).with_for_update()
     return len(session.execute(stmt).all())
 
 
@@ -74,12 +78,16 @@ def tokens_of(
     return newest_first(session, stmt, PersonalAccessToken.id, after_id=after_id, limit=limit)
 
 
-def delete_token(session: Session, user_id: int, token_id: int) -> bool:
-    stmt = delete(PersonalAccessToken).where(
+def token_of(session: Session, user_id: int, token_id: int) -> PersonalAccessToken | None:
+    stmt = select(PersonalAccessToken).where(
         PersonalAccessToken.id == token_id, PersonalAccessToken.user_id == user_id
     )
-    result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]
-    return result.rowcount > 0
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def delete_token(session: Session, token: PersonalAccessToken) -> None:
+    session.delete(token)
+    session.flush()
 
 
 def web_session_by_hash(session: Session, session_hash: str) -> WebSession | None:

@@ -11,6 +11,7 @@ Role = Literal["viewer", "editor", "admin"]
 class UserOut(ApiModel):
     username: str
     role: str
+    active: bool
     created_at: datetime
 
 
@@ -27,6 +28,7 @@ class UserCreated(UserOut):
 class UserPatch(ApiModel):
     role: Role | None = None
     password: str | None = None
+    active: bool | None = None  # false: tokens answer 401, sessions end, sign-in refused
 
 
 class TokenCreate(ApiModel):

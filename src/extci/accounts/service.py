@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from extci import security
 from extci.accounts import repository
 from extci.accounts.models import ROLES, PersonalAccessToken, User, WebSession
+from extci.audit.models import AuditAction
+from extci.audit.service import Actor, record
 from extci.clock import utcnow
 from extci.errors import Conflict, FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from extci.pagination import DEFAULT_LIMIT, Page, decode_id_cursor, encode_cursor, page_of
@@ -22,6 +24,8 @@ USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MIN_PASSWORD = 8
 TOKEN_LAST_USED_RESOLUTION = timedelta(minutes=1)
 INVALID_TOKEN = "Missing or invalid credentials."  # noqa: S105 - a message, not a secret
+DEACTIVATED_TOKEN = "The user of this token is deactivated."  # noqa: S105 - a message
+DEACTIVATED = "This account is deactivated. Ask an administrator to reactivate it."
 
 
 def role_at_least(role: str, needed: str) -> bool:
@@ -55,7 +59,9 @@ class NewUser:
     password: str | None  # set when generated here, to be shown once
 
 
-def create_user(session: Session, username: str, role: str, password: str | None = None) -> NewUser:
+def create_user(
+    session: Session, username: str, role: str, password: str | None = None, *, actor: Actor
+) -> NewUser:
     if not USERNAME.fullmatch(username):
         raise ValidationFailed(
             f"Invalid username {username!r}.",
@@ -65,19 +71,26 @@ def create_user(session: Session, username: str, role: str, password: str | None
     generated = password is None
     secret = security.generate_password() if password is None else password
     _validate_password(secret)
-    if repository.user_by_name(session, username) is not None:
-        raise Conflict(f"User {username!r} already exists.")
+    existing = repository.user_by_name(session, username)
+    if existing is not None:
+        same = "" if existing.username == username else f" as {existing.username!r}"
+        raise Conflict(
+            f"User {username!r} already exists{same} (usernames are unique ignoring case)."
+        )
     user = User(
         username=username,
         password_hash=security.hash_password(secret),
         role=role,
         created_at=utcnow(),
+        active=True,
     )
     repository.add(session, user)
+    record(session, actor, AuditAction.USER_CREATED, user.username, details={"role": role})
     return NewUser(user, secret if generated else None)
 
 
 def get_user(session: Session, username: str) -> User:
+    """The user of that name, ignoring case."""
     user = repository.user_by_name(session, username)
     if user is None:
         raise NotFound(f"User {username!r} does not exist.")
@@ -92,23 +105,50 @@ def list_users(
 
 
 def update_user(
-    session: Session, username: str, *, role: str | None = None, password: str | None = None
+    session: Session,
+    username: str,
+    *,
+    actor: Actor,
+    role: str | None = None,
+    password: str | None = None,
+    active: bool | None = None,
 ) -> User:
+    """Change role, password and/or active state together, each change audited; every
+    rule is checked before anything changes."""
     user = get_user(session, username)
     if role is not None:
         _validate_role(role)
-        if (
-            user.role == "admin"
-            and role != "admin"
-            and repository.count_admins_locked(session) <= 1
-        ):
-            raise Conflict(f"{username!r} is the last admin; make another user admin first.")
-        user.role = role
     if password is not None:
         _validate_password(password)
+    new_role = user.role if role is None else role
+    new_active = user.active if active is None else active
+    if (
+        user.role == "admin"
+        and user.active
+        and not (new_role == "admin" and new_active)
+        and repository.count_active_admins_locked(session) <= 1
+    ):
+        raise Conflict(
+            f"{user.username!r} is the last active admin; it can be neither demoted nor "
+            "deactivated. Make another user admin first."
+        )
+    if new_role != user.role:
+        changed = {"from": user.role, "to": new_role}
+        user.role = new_role
+        record(session, actor, AuditAction.USER_ROLE_CHANGED, user.username, details=changed)
+    if password is not None:
         user.password_hash = security.hash_password(password)
         # A new password signs the user out everywhere (tokens are separate credentials).
         repository.delete_web_sessions_of(session, user.id)
+        record(session, actor, AuditAction.USER_PASSWORD_CHANGED, user.username)
+    if new_active != user.active:
+        user.active = new_active
+        if not new_active:
+            # Cut off at once: browser sessions end; tokens stay but answer 401 until
+            # the user is activated again (see authenticate_token).
+            repository.delete_web_sessions_of(session, user.id)
+        action = AuditAction.USER_ACTIVATED if new_active else AuditAction.USER_DEACTIVATED
+        record(session, actor, action, user.username)
     return user
 
 
@@ -122,13 +162,15 @@ def ensure_first_admin(session: Session) -> str | None:
         return None
     try:
         with session.begin_nested():
-            created = create_user(session, "admin", "admin")
+            created = create_user(session, "admin", "admin", actor=Actor.system())
     except IntegrityError:
         return None
     return created.password
 
 
 def check_password(session: Session, username: str, password: str) -> User | None:
+    """The user whose password this is (username ignoring case), active or not: the caller
+    tells a deactivated user so only after the right password (see ``DEACTIVATED``)."""
     user = repository.user_by_name(session, username)
     if user is None:
         security.verify_password(security.DUMMY_PASSWORD_HASH, password)
@@ -146,7 +188,13 @@ class NewToken:
 
 
 def create_token(
-    session: Session, secret: bytes, user: User, *, name: str, expires_at: datetime | None
+    session: Session,
+    secret: bytes,
+    user: User,
+    *,
+    name: str,
+    expires_at: datetime | None,
+    actor: Actor,
 ) -> NewToken:
     now = utcnow()
     plaintext = security.generate_token(security.PAT_PREFIX)
@@ -159,6 +207,13 @@ def create_token(
         created_at=now,
     )
     repository.add(session, token)
+    record(
+        session,
+        actor,
+        AuditAction.TOKEN_CREATED,
+        f"token {token.id}",
+        details={"user": user.username, "name": token.name},
+    )
     return NewToken(token, plaintext)
 
 
@@ -171,9 +226,25 @@ def list_tokens(
     return page_of(rows, limit, lambda t: encode_cursor(t.id))
 
 
-def delete_token(session: Session, user: User, token_id: int) -> None:
-    if not storable_id(token_id) or not repository.delete_token(session, user.id, token_id):
-        raise NotFound(f"You have no token {token_id}.")
+def get_token(
+    session: Session, user: User, token_id: int, *, actor: Actor | None = None
+) -> PersonalAccessToken:
+    """One of ``user``'s tokens; ``actor`` only words the 404 ("You have no token 3")."""
+    token = repository.token_of(session, user.id, token_id) if storable_id(token_id) else None
+    if token is None:
+        own = actor is not None and actor.name == user.username
+        whose = "You have" if own else f"User {user.username!r} has"
+        raise NotFound(f"{whose} no token {token_id}.")
+    return token
+
+
+def delete_token(session: Session, user: User, token_id: int, *, actor: Actor) -> None:
+    """Delete one of ``user``'s tokens: their own, or anyone's for an admin (the edge
+    decides who may name which user)."""
+    token = get_token(session, user, token_id, actor=actor)
+    details = {"user": user.username, "name": token.name}
+    record(session, actor, AuditAction.TOKEN_DELETED, f"token {token.id}", details=details)
+    repository.delete_token(session, token)
 
 
 @dataclass(frozen=True)
@@ -197,6 +268,8 @@ def authenticate_token(session: Session, secret: bytes, presented: str) -> Token
     user = repository.user_by_id(session, token.user_id)
     if user is None:
         raise Unauthorized(INVALID_TOKEN)
+    if not user.active:
+        raise Unauthorized(DEACTIVATED_TOKEN)
     stale_before = now - TOKEN_LAST_USED_RESOLUTION
     due = token.last_used_at is None or token.last_used_at < stale_before
     return TokenHolder(user, token.id, due)
@@ -247,7 +320,8 @@ def web_session_user(session: Session, secret: bytes, cookie: str) -> SignedIn |
     if row is None or row.expires_at <= utcnow():
         return None
     user = repository.user_by_id(session, row.user_id)
-    return SignedIn(user, row.csrf_token) if user is not None else None
+    # Deactivation deletes the sessions too; this covers one that raced it.
+    return SignedIn(user, row.csrf_token) if user is not None and user.active else None
 
 
 def end_web_session(session: Session, secret: bytes, cookie: str) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import (
@@ -35,11 +36,19 @@ class Build(Base):
             "end_result IS NULL OR end_result IN ('SUCCESSFUL', 'FAILED', 'CANCELED')",
             name="end_result",
         ),
+        # pipelineId is unique within its component (ci-events.md §2): the same id in two
+        # components is two builds, and one component's key cannot squat another's ids.
+        UniqueConstraint("component_id", "pipeline_id"),
+        # Every history read is a keyset walk down one of these, newest first, so a page
+        # costs the same with a thousand builds as with a million.
         Index("ix_builds_component_id_id", "component_id", "id"),
+        Index("ix_builds_component_id_status_id", "component_id", "status", "id"),
+        Index("ix_builds_component_id_build_version_id", "component_id", "build_version", "id"),
+        Index("ix_builds_component_id_branch_key_id", "component_id", "branch_key", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    pipeline_id: Mapped[str] = mapped_column(Text, unique=True)
+    pipeline_id: Mapped[str] = mapped_column(Text)
     component_id: Mapped[str] = mapped_column(ForeignKey("components.id", ondelete="CASCADE"))
     build_version: Mapped[str] = mapped_column(Text)
     pipeline_name: Mapped[str | None] = mapped_column(Text)
@@ -53,10 +62,20 @@ class Build(Base):
     # Denormalised from the first git-revision result, for the history's branch filter.
     branch: Mapped[str | None] = mapped_column(Text)
     commit_sha: Mapped[str | None] = mapped_column(Text)
+    # A fixed-size digest of the branch, indexed: a branch may be 1,024 characters of any
+    # script, too long for an index row on PostgreSQL (see branch_key()).
+    branch_key: Mapped[str | None] = mapped_column(String(32))
+    # Distinct result items stored, kept in step with build_results (the per-build limit).
+    result_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     result_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_event_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def branch_key(branch: str) -> str:
+    """The indexed stand-in for a branch name: the first 128 bits of its SHA-256."""
+    return hashlib.sha256(branch.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 class BuildResult(Base):

@@ -89,8 +89,8 @@ def detail(
     session: Session, component_id: str, pipeline_id: str, *, now: datetime, timeout: timedelta
 ) -> BuildDetail:
     component = components.get(session, component_id)
-    build = repository.by_pipeline(session, pipeline_id)
-    if build is None or build.component_id != component_id:
+    build = repository.by_pipeline(session, component_id, pipeline_id)
+    if build is None:
         raise NotFound(f"Component {component_id!r} has no build {pipeline_id!r}.")
     return BuildDetail(
         view(build, now, timeout),

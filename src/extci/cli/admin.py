@@ -8,7 +8,6 @@ stderr, so ``KEY=$(extci keys create ...)`` captures exactly the key.
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from extci.humanize import duration
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from extci.audit.service import Actor
     from extci.config import Settings
 
 SERVER_EXTRA_HINT = "this command needs the server: pip install 'extci[server]'"
@@ -47,6 +47,13 @@ def _settings() -> Settings:
     from extci.config import Settings
 
     return Settings()
+
+
+def _actor() -> Actor:
+    """The audit log names command-line changes ``cli:<OS user>``, with no address."""
+    from extci.audit.service import Actor
+
+    return Actor.cli()
 
 
 @contextmanager
@@ -124,11 +131,40 @@ def cmd_users_create(args: argparse.Namespace) -> int:
 
     password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
     with _uow(_settings()) as session:
-        new = service.create_user(session, args.name, args.role, password)
+        new = service.create_user(session, args.name, args.role, password, actor=_actor())
     print(f"created user {args.name} ({args.role})", file=sys.stderr)
     if new.password is not None:
         print(new.password)
     return 0
+
+
+def cmd_users_list(_args: argparse.Namespace) -> int:
+    from extci.accounts import service
+    from extci.pagination import MAX_LIMIT, every
+
+    with _uow(_settings(), write=False) as session:
+        found = every(lambda c: service.list_users(session, cursor=c, limit=MAX_LIMIT))
+        rows = [
+            [u.username, u.role, "active" if u.active else "deactivated", when(u.created_at)]
+            for u in found
+        ]
+    print(table(["USERNAME", "ROLE", "STATE", "CREATED"], rows, empty="no users"))
+    return 0
+
+
+def _user_activation(active: bool) -> Callable[[argparse.Namespace], int]:
+    def command(args: argparse.Namespace) -> int:
+        from extci.accounts import service
+
+        with _uow(_settings()) as session:
+            user = service.update_user(session, args.name, actor=_actor(), active=active)
+        state = "active: its tokens work again" if active else "deactivated: its tokens"
+        if not active:
+            state += " answer 401, its browser sessions have ended, sign-in is refused"
+        print(f"user {user.username} is {state}")
+        return 0
+
+    return command
 
 
 def cmd_tokens_create(args: argparse.Namespace) -> int:
@@ -138,9 +174,73 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
     with _uow(settings) as session:
         user = service.get_user(session, args.user)
         new = service.create_token(
-            session, settings.secret, user, name=args.name, expires_at=args.expires
+            session, settings.secret, user, name=args.name, expires_at=args.expires, actor=_actor()
         )
     print(new.secret)
+    return 0
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> int:
+    from extci.accounts import service
+    from extci.pagination import MAX_LIMIT, every
+
+    with _uow(_settings(), write=False) as session:
+        user = service.get_user(session, args.user)
+        found = every(lambda c: service.list_tokens(session, user, cursor=c, limit=MAX_LIMIT))
+        rows = [
+            [
+                str(t.id),
+                t.name,
+                t.hint,
+                when(t.expires_at),
+                when(t.created_at),
+                when(t.last_used_at),
+            ]
+            for t in found
+        ]
+    headers = ["ID", "NAME", "TOKEN", "EXPIRES", "CREATED", "LAST USED"]
+    print(table(headers, rows, empty=f"no tokens for {args.user}"))
+    return 0
+
+
+def cmd_tokens_delete(args: argparse.Namespace) -> int:
+    from extci.accounts import service
+
+    with _uow(_settings()) as session:
+        user = service.get_user(session, args.user)
+        service.delete_token(session, user, args.token_id, actor=_actor())
+    print(f"token {args.token_id} of {user.username}: deleted")
+    return 0
+
+
+# ---- audit ----------------------------------------------------------------------------
+
+
+def cmd_audit_list(args: argparse.Namespace) -> int:
+    from extci.audit import service
+
+    with _uow(_settings(), write=False) as session:
+        page = service.listing(
+            session,
+            component_id=args.component,
+            actor=args.actor,
+            action=args.action,
+            limit=args.limit,
+        )
+    rows = [
+        [
+            when(e.created_at),
+            e.actor,
+            e.address or "-",
+            e.action,
+            e.component_id or "-",
+            e.target,
+            ", ".join(f"{k}={v}" for k, v in e.details.items()),
+        ]
+        for e in page.items
+    ]
+    headers = ["WHEN", "ACTOR", "ADDRESS", "ACTION", "COMPONENT", "TARGET", "DETAILS"]
+    print(table(headers, rows, empty="no audit entries"))
     return 0
 
 
@@ -171,7 +271,7 @@ def cmd_components_ci_mode(args: argparse.Namespace) -> int:
     from extci.components import service
 
     with _uow(_settings()) as session:
-        c = service.set_ci_mode(session, args.id, args.mode)
+        c = service.set_ci_mode(session, args.id, args.mode, actor=_actor())
     builds = "on" if c.platform_builds else "off"
     print(f"{c.id}: CI mode {c.ci_mode} (platform Release and Preview builds {builds})")
     return 0
@@ -188,7 +288,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             args.component,
             name=args.name,
             expires_at=args.expires,
-            created_by=f"cli:{getpass.getuser()}",
+            actor=_actor(),
         )
     print(f"created CI key {new.key.id} ({new.key.hint}); it is shown once", file=sys.stderr)
     print(new.secret)
@@ -229,7 +329,7 @@ def _key_action(action: str) -> Callable[[argparse.Namespace], int]:
         from extci.keys import service
 
         with _uow(_settings()) as session:
-            getattr(service, action)(session, args.component, args.key_id)
+            getattr(service, action)(session, args.component, args.key_id, actor=_actor())
         print(f"CI key {args.key_id} of {args.component}: {KEY_ACTIONS[action]}")
         return 0
 
@@ -352,11 +452,29 @@ def register(sub: Any) -> None:
         help="read the password from the first line of stdin (else one is generated and printed)",
     )
 
+    add(users, "list", cmd_users_list, help="list users, their roles and state")
+    for verb, active in (("deactivate", False), ("activate", True)):
+        what = "cut a user off (tokens, sessions, sign-in)" if not active else "restore a user"
+        p = add(users, verb, _user_activation(active), help=what)
+        p.add_argument("name")
+
     tokens = group("tokens", "personal access tokens")
     p = add(tokens, "create", cmd_tokens_create, help="print a new personal access token")
     p.add_argument("user")
     p.add_argument("--name", required=True)
     p.add_argument("--expires", type=parse_expiry, help="YYYY-MM-DD or ISO 8601 date-time")
+    p = add(tokens, "list", cmd_tokens_list, help="list a user's personal access tokens")
+    p.add_argument("--user", required=True)
+    p = add(tokens, "delete", cmd_tokens_delete, help="delete a user's personal access token")
+    p.add_argument("--user", required=True)
+    p.add_argument("token_id", type=int)
+
+    audit = group("audit", "the audit log: who changed what, when, from where")
+    p = add(audit, "list", cmd_audit_list, help="audit entries, newest first")
+    p.add_argument("--component", help="only entries about this component")
+    p.add_argument("--actor", help="only this actor (a username, or cli:<OS user>)")
+    p.add_argument("--action", help="only this action, e.g. key.created or user.deactivated")
+    p.add_argument("--limit", type=_positive, default=50, help="at most this many (1-200)")
 
     comps = group("components", "components and their CI mode")
     p = add(comps, "create", cmd_components_create, help="create a component")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
-from extci.accounts.dependencies import Admin, Editor, Viewer
+from extci.accounts.dependencies import ActorDep, Admin, Editor, Viewer
 from extci.builds import service as builds
 from extci.builds.schemas import BuildSummary
 from extci.clock import utcnow
@@ -65,14 +65,21 @@ def patch_component(
 
 
 @router.delete("/{component_id}", status_code=204)
-def delete_component(session: SessionDep, component_id: str, _user: Admin) -> Response:
-    service.delete(session, component_id)
+def delete_component(
+    session: SessionDep, component_id: str, _user: Admin, actor: ActorDep
+) -> Response:
+    service.delete(session, component_id, actor=actor)
     return Response(status_code=204)
 
 
 @router.put("/{component_id}/ci-mode", response_model=ComponentOut)
 def put_ci_mode(
-    session: SessionDep, settings: SettingsDep, component_id: str, body: CIModeChange, _u: Editor
+    session: SessionDep,
+    settings: SettingsDep,
+    component_id: str,
+    body: CIModeChange,
+    _u: Editor,
+    actor: ActorDep,
 ) -> ComponentOut:
-    component = service.set_ci_mode(session, component_id, body.mode)
+    component = service.set_ci_mode(session, component_id, body.mode, actor=actor)
     return present(session, settings, [component])[0]

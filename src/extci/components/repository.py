@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Connection, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from extci.components.models import Component
@@ -12,6 +14,14 @@ from extci.components.models import Component
 
 def get(session: Session, component_id: str) -> Component | None:
     return session.get(Component, component_id)
+
+
+def kinds_and_modes(conn: Connection, component_ids: Collection[str]) -> dict[str, Any]:
+    """Kind and CI mode of the given components: the writer's once-per-batch read."""
+    stmt = select(Component.id, Component.kind, Component.ci_mode).where(
+        Component.id.in_(component_ids)
+    )
+    return {row.id: row for row in conn.execute(stmt)}
 
 
 def add(session: Session, component: Component) -> None:

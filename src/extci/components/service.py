@@ -6,6 +6,8 @@ import re
 
 from sqlalchemy.orm import Session
 
+from extci.audit.models import AuditAction
+from extci.audit.service import Actor, record
 from extci.clock import utcnow
 from extci.components import repository
 from extci.components.models import Component
@@ -70,7 +72,7 @@ def rename(session: Session, component_id: str, name: str) -> Component:
     return component
 
 
-def set_ci_mode(session: Session, component_id: str, mode: str) -> Component:
+def set_ci_mode(session: Session, component_id: str, mode: str, *, actor: Actor) -> Component:
     if mode not in CI_MODES:
         raise ValidationFailed(
             f"Unknown CI mode {mode!r}.",
@@ -78,13 +80,24 @@ def set_ci_mode(session: Session, component_id: str, mode: str) -> Component:
         )
     component = get(session, component_id)
     if component.ci_mode != mode:
+        record(
+            session,
+            actor,
+            AuditAction.COMPONENT_CI_MODE_CHANGED,
+            component_id,
+            component_id=component_id,
+            details={"from": component.ci_mode, "to": mode},
+        )
         component.ci_mode = mode
         component.updated_at = utcnow()
     return component
 
 
-def delete(session: Session, component_id: str) -> None:
-    repository.delete(session, get(session, component_id))
+def delete(session: Session, component_id: str, *, actor: Actor) -> None:
+    component = get(session, component_id)
+    # Its keys go with it (cascade); the entry says so, as those keys get none of their own.
+    record(session, actor, AuditAction.COMPONENT_DELETED, component_id, component_id=component_id)
+    repository.delete(session, component)
 
 
 def listing(

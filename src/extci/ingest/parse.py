@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
@@ -41,9 +44,21 @@ def _message(error: ErrorDetails) -> tuple[tuple[str | int, ...], str]:
     return loc, error["msg"][:1].lower() + error["msg"][1:]
 
 
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise BadRequest(
+            "The body names a property more than once: " + ", ".join(map(repr, twice)) + "."
+        )
+    return dict(pairs)
+
+
 def parse_event(body: bytes, limits: Limits) -> StartEvent | ResultEvent | EndEvent:
+    """Validate once from raw bytes. A property named twice (``type`` above all) would be
+    read last-wins by one JSON parser and first-wins by another: refused with 400."""
     try:
-        return EVENT_ADAPTER.validate_json(body, context=limits)
+        event = EVENT_ADAPTER.validate_json(body, context=limits)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         first = errors[0]["type"] if errors else ""
@@ -55,3 +70,5 @@ def parse_event(body: bytes, limits: Limits) -> StartEvent | ResultEvent | EndEv
         raise ValidationFailed(
             f"The event has {len(fields)} invalid field(s).", errors=fields
         ) from None
+    json.loads(body, object_pairs_hook=_refuse_duplicates)  # valid JSON: it parsed above
+    return event

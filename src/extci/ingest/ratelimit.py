@@ -11,17 +11,25 @@ Where the count lives follows the deployment:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
+from extci.batching import Batcher
+from extci.clock import utcnow
+from extci.db import Link
+from extci.errors import ExtciError, Unauthorized
 from extci.ingest import repository
+from extci.keys.service import INVALID_KEY
 
 WINDOW = timedelta(seconds=60)
 WINDOW_SECONDS = WINDOW.total_seconds()
@@ -53,9 +61,11 @@ class Quota:
 
 
 class RateLimiter(Protocol):
-    def hit(self, session: Session, key_id: int, now: datetime) -> Quota:
+    async def hit(self, key_id: int) -> Quota:
         """Count one request of ``key_id`` and say whether it is within the budget."""
         ...
+
+    def close(self) -> None: ...
 
 
 class MemoryRateLimiter:
@@ -66,7 +76,10 @@ class MemoryRateLimiter:
         self._windows: dict[int, tuple[float, int]] = {}
         self._lock = threading.Lock()
 
-    def hit(self, session: Session, key_id: int, now: datetime) -> Quota:
+    async def hit(self, key_id: int) -> Quota:
+        return self.count(key_id)
+
+    def count(self, key_id: int) -> Quota:
         tick = time.monotonic()
         with self._lock:
             start, count = self._windows.get(key_id, (tick, 0))
@@ -80,18 +93,68 @@ class MemoryRateLimiter:
                 }
         return Quota.of(self.per_minute, count, tick - start)
 
+    def close(self) -> None:
+        pass
 
-class DatabaseRateLimiter:
-    def __init__(self, per_minute: int) -> None:
+
+class _CountingWorker:
+    """Counts a batch of requests in one upsert and one (unsynchronised) commit."""
+
+    def __init__(self, engine: Engine, per_minute: int) -> None:
+        self.link = Link(engine)
         self.per_minute = per_minute
 
-    def hit(self, session: Session, key_id: int, now: datetime) -> Quota:
-        session.execute(text("SET LOCAL synchronous_commit = off"))
-        start, count = repository.count_request(session, key_id, now, now - WINDOW)
-        return Quota.of(self.per_minute, count, (now - start).total_seconds())
+    def idle(self) -> None:
+        self.link.drop()
+
+    def process(self, key_ids: Sequence[int]) -> list[Quota | ExtciError]:
+        now = utcnow()
+        try:
+            windows = self._count(Counter(key_ids), now)
+        except IntegrityError:  # a key was deleted a moment ago: count them one by one
+            windows = {}
+            for key_id, hits in Counter(key_ids).items():
+                with contextlib.suppress(IntegrityError):
+                    windows.update(self._count({key_id: hits}, now))
+        # The n requests of one key in this batch are its last n in the window.
+        handed: Counter[int] = Counter()
+        answers: list[Quota | ExtciError] = []
+        for key_id in key_ids:
+            if key_id not in windows:
+                answers.append(Unauthorized(INVALID_KEY))
+                continue
+            start, count, hits = windows[key_id]
+            handed[key_id] += 1
+            mine = count - hits + handed[key_id]
+            answers.append(Quota.of(self.per_minute, mine, (now - start).total_seconds()))
+        return answers
+
+    def _count(
+        self, hits: Mapping[int, int], now: datetime
+    ) -> dict[int, tuple[datetime, int, int]]:
+        with self.link.transaction() as conn:
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            rows = repository.count_requests(conn, hits, now, now - WINDOW)
+        return {key_id: (start, count, hits[key_id]) for key_id, start, count in rows}
 
 
-def rate_limiter_for(dialect: str, per_minute: int) -> RateLimiter:
-    if dialect == "postgresql":
-        return DatabaseRateLimiter(per_minute)
+class DatabaseRateLimiter:
+    """The windows live in the ``rate_windows`` table, shared by every process. Concurrent
+    requests are counted together: one upsert per batch, off the events' transactions."""
+
+    def __init__(self, per_minute: int, engine: Engine) -> None:
+        self.batcher: Batcher[int, Quota] = Batcher(
+            "ratelimit", lambda: _CountingWorker(engine, per_minute)
+        )
+
+    async def hit(self, key_id: int) -> Quota:
+        return await self.batcher.submit(key_id)
+
+    def close(self) -> None:
+        self.batcher.close()
+
+
+def rate_limiter_for(engine: Engine, per_minute: int) -> RateLimiter:
+    if engine.dialect.name == "postgresql":
+        return DatabaseRateLimiter(per_minute, engine)
     return MemoryRateLimiter(per_minute)

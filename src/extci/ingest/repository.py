@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import case
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, case
 
-from extci.db import insert_for
+from extci.db import dialect_insert
 from extci.ingest.models import RateWindow
 
 
-def count_request(
-    session: Session, key_id: int, now: datetime, stale_before: datetime
-) -> tuple[datetime, int]:
-    """One atomic upsert: start a new window when the stored one is over, else count on.
-    Returns the window's start and its count including this request."""
-    over = RateWindow.window_start <= stale_before
-    stmt = (
-        insert_for(session, RateWindow)
-        .values(key_id=key_id, window_start=now, count=1)
-        .on_conflict_do_update(
-            index_elements=[RateWindow.key_id],
-            set_={
-                "window_start": case((over, now), else_=RateWindow.window_start),
-                "count": case((over, 1), else_=RateWindow.count + 1),
-            },
-        )
-        .returning(RateWindow.window_start, RateWindow.count)
-    )
-    start, count = session.execute(stmt).one()
-    return start, count
+def count_requests(
+    conn: Connection, hits: Mapping[int, int], now: datetime, stale_before: datetime
+) -> list[tuple[int, datetime, int]]:
+    """One atomic upsert per key, in key order (so that concurrent processes lock the rows
+    in one order): start a new window when the stored one is over, else count on. Returns
+    each key's window start and its count including these hits."""
+    table = cast(Table, RateWindow.__table__)
+    stmt = dialect_insert(conn.dialect.name, table)
+    over = table.c.window_start <= stale_before
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.key_id],
+        set_={
+            "window_start": case((over, stmt.excluded.window_start), else_=table.c.window_start),
+            "count": case((over, stmt.excluded.count), else_=table.c.count + stmt.excluded.count),
+        },
+    ).returning(table.c.key_id, table.c.window_start, table.c.count)
+    rows = [{"key_id": k, "window_start": now, "count": hits[k]} for k in sorted(hits)]
+    return [(r[0], r[1], r[2]) for r in conn.execute(stmt, rows)]

@@ -1,27 +1,39 @@
-"""The ingest path: one typed event, one unit of work, one outcome.
+"""The ingest path: typed events in, outcomes out, many events per transaction.
 
-Kept free of HTTP so it can be called, measured and tuned on its own. The caller owns the
-transaction and answers the CI only after it has committed.
+Kept free of HTTP so it can be called, measured and tuned on its own. The group-commit
+writer (:mod:`extci.ingest.writer`) calls :func:`ingest_batch` with the events that queued
+up while the previous batch was committing; the caller answers each CI only after the
+batch's transaction has committed.
+
+One bad event never fails its batch-mates: the contract's refusals are decided before an
+event writes anything, and an event the database refuses is taken out of the batch, which
+then runs again without it (see :func:`ingest_batch`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from extci.builds import repository as builds
 from extci.builds import state
-from extci.builds.models import Build, BuildEvent
+from extci.builds.models import branch_key
 from extci.components import repository as components
-from extci.components.models import Component
-from extci.errors import Conflict, Forbidden, NotFound
+from extci.db import problem_for
+from extci.errors import Conflict, ExtciError, Forbidden, NotFound, Unauthorized
 from extci.ingest.events import EndEvent, ResultEvent, StartEvent
-from extci.keys.service import AuthenticatedKey
+from extci.keys import repository as keys
+from extci.keys.models import key_status
+from extci.keys.service import INVALID_KEY, LAST_USED_RESOLUTION, AuthenticatedKey
+
+Event = StartEvent | ResultEvent | EndEvent
 
 
 @dataclass(frozen=True)
@@ -32,29 +44,106 @@ class Outcome:
     duplicate: bool
 
 
+@dataclass(frozen=True)
+class Rules:
+    """The settings the ingest path obeys (from ``EXTCI_*``)."""
+
+    inactivity_timeout: timedelta
+    max_results_per_build: int
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What one batch reads once, before its events: the keys' and components' state."""
+
+    conn: Connection
+    now: datetime
+    rules: Rules
+    components: Mapping[str, Any]
+
+
 def fingerprint(value: Any) -> str:
     canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def ingest(
-    uow: Session,
-    event: StartEvent | ResultEvent | EndEvent,
-    key: AuthenticatedKey,
+class EventFailed(Exception):
+    """The database refused one event after it had begun to write: the caller rolls the
+    whole transaction back and runs the batch again without it (its answer is known)."""
+
+    def __init__(self, index: int, answer: ExtciError) -> None:
+        super().__init__(answer.detail)
+        self.index = index
+        self.answer = answer
+
+
+def ingest_batch(
+    conn: Connection,
+    jobs: Sequence[tuple[Event, AuthenticatedKey]],
     *,
     now: datetime,
-    inactivity_timeout: timedelta,
-) -> Outcome:
+    rules: Rules,
+) -> list[Outcome | ExtciError]:
+    """Ingest ``jobs`` in the caller's open transaction; one answer per job, in order.
+
+    Every refusal of the contract (401, 403, 404, 409) is decided before the event writes
+    anything, so a refused event needs no rollback and its batch-mates go on. When the
+    database itself refuses a statement, :class:`EventFailed` says which event: the caller
+    rolls back and runs the batch again without it. Anything else that dooms the
+    transaction (a lost connection, a locked or full database) propagates as it is.
+    """
+    key_rows = keys.states(conn, {key.id for _, key in jobs})
+    wanted = {key.component_id for _, key in jobs}
+    wanted.update(e.component_id for e, _ in jobs if isinstance(e, StartEvent))
+    batch = _Batch(conn, now, rules, components.kinds_and_modes(conn, wanted))
+    answers: list[Outcome | ExtciError | None] = [None] * len(jobs)
+    used: set[int] = set()
+    # Events of one build keep their order; builds are visited in one global order, so two
+    # writers of the same builds take their row locks in the same order.
+    order = sorted(
+        range(len(jobs)), key=lambda i: (jobs[i][1].component_id, jobs[i][0].pipeline_id)
+    )
+    for i in order:
+        event, key = jobs[i]
+        row = key_rows.get(key.id)
+        if row is None or key_status(row.status, row.expires_at, now) != "ACTIVE":
+            answers[i] = Unauthorized(INVALID_KEY)  # revoked since it was authenticated
+            continue
+        try:
+            answers[i] = ingest(batch, event, key)
+        except ExtciError as exc:
+            answers[i] = exc
+        except DBAPIError as exc:
+            problem = problem_for(exc)
+            if problem is None or problem.status >= 500:
+                raise  # the transaction itself is in trouble
+            raise EventFailed(i, problem) from exc
+        used.add(key.id)
+    _stamp_last_used(conn, [key_rows[k] for k in sorted(used)], now)
+    return [a for a in answers if a is not None]
+
+
+def _stamp_last_used(conn: Connection, rows: Sequence[Any], now: datetime) -> None:
+    """At most one write per key a minute (a conditional UPDATE: holds across processes).
+    Last in the transaction, so the key's row lock comes after the builds' and components'
+    — the order a component delete takes them in."""
+    stale_before = now - LAST_USED_RESOLUTION
+    for row in rows:
+        if row.last_used_at is None or row.last_used_at < stale_before:
+            keys.stamp_last_used(conn, row.id, now, stale_before)
+
+
+def ingest(batch: _Batch, event: Event, key: AuthenticatedKey) -> Outcome:
     if isinstance(event, StartEvent):
-        return _start(uow, event, key, now, inactivity_timeout)
-    build, component = _owned_build(uow, event.pipeline_id, key)
+        return _start(batch, event, key)
+    build = _owned_build(batch, event.pipeline_id, key)
     if isinstance(event, ResultEvent):
-        return _results(uow, event, build, now, inactivity_timeout)
-    return _end(uow, event, build, component, now)
+        return _results(batch, event, build)
+    return _end(batch, event, build)
 
 
-def _external_component(uow: Session, component_id: str, key: AuthenticatedKey) -> Component:
-    component = components.get(uow, component_id)
+def _external_component(batch: _Batch, component_id: str, key: AuthenticatedKey) -> Any:
+    component = batch.components.get(component_id)
     if component is None:
         raise NotFound(f"Component {component_id!r} does not exist.")
     if component.id != key.component_id:
@@ -67,19 +156,19 @@ def _external_component(uow: Session, component_id: str, key: AuthenticatedKey) 
     return component
 
 
-def _outcome(build: Build, now: datetime, timeout: timedelta, duplicate: bool) -> Outcome:
-    status = state.visible_status(build.status, build.last_event_at, now, timeout)
+def _outcome(batch: _Batch, build: Any, duplicate: bool) -> Outcome:
+    timeout = batch.rules.inactivity_timeout
+    status = state.visible_status(build.status, build.last_event_at, batch.now, timeout)
     return Outcome(build.pipeline_id, build.component_id, status, duplicate)
 
 
-def _start(
-    uow: Session, event: StartEvent, key: AuthenticatedKey, now: datetime, timeout: timedelta
-) -> Outcome:
-    component = _external_component(uow, event.component_id, key)
+def _start(batch: _Batch, event: StartEvent, key: AuthenticatedKey) -> Outcome:
+    component = _external_component(batch, event.component_id, key)
     content = fingerprint(event.content())
     actor = event.actor
+    now = batch.now
     build_id = builds.insert_start(
-        uow,
+        batch.conn,
         {
             "pipeline_id": event.pipeline_id,
             "component_id": component.id,
@@ -91,72 +180,88 @@ def _start(
             "start_fingerprint": content,
             "status": state.BUILDING,
             "result_types": [],
+            "result_count": 0,
             "started_at": event.created_at or now,
             "last_event_at": now,
         },
     )
     if build_id is not None:
-        builds.add_event(uow, _event_row(build_id, event.type, event.created_at, now, None))
+        builds.add_event(batch.conn, _event_row(build_id, event.type, event.created_at, now, None))
         return Outcome(event.pipeline_id, component.id, state.BUILDING, duplicate=False)
-    existing = builds.by_pipeline(uow, event.pipeline_id)
-    assert existing is not None  # the conflict that made the insert a no-op is this row
-    if existing.component_id != component.id or existing.start_fingerprint != content:
+    existing = builds.by_pipeline(batch.conn, component.id, event.pipeline_id)
+    if existing is None:  # pragma: no cover - the conflicting row cannot vanish mid-transaction
+        raise Conflict(f"pipelineId {event.pipeline_id!r} is being started concurrently; retry.")
+    if existing.start_fingerprint != content:
         raise Conflict(
-            f"pipelineId {event.pipeline_id!r} already started a build with different content "
-            "or for another component; use a new pipelineId for a new run."
+            f"pipelineId {event.pipeline_id!r} already started a build with different "
+            "content; use a new pipelineId for a new run."
         )
-    return _outcome(existing, now, timeout, duplicate=True)
+    return _outcome(batch, existing, duplicate=True)
 
 
-def _owned_build(uow: Session, pipeline_id: str, key: AuthenticatedKey) -> tuple[Build, Component]:
-    build = builds.by_pipeline(uow, pipeline_id, for_update=True)
+def _owned_build(batch: _Batch, pipeline_id: str, key: AuthenticatedKey) -> Any:
+    """Result and end events are looked up in the key's own component only: another
+    component's run is unknown to this key."""
+    _external_component(batch, key.component_id, key)
+    build = builds.by_pipeline(batch.conn, key.component_id, pipeline_id, for_update=True)
     if build is None:
         raise NotFound(f"No build has pipelineId {pipeline_id!r}; send the start event first.")
-    return build, _external_component(uow, build.component_id, key)
+    return build
 
 
-def _results(
-    uow: Session, event: ResultEvent, build: Build, now: datetime, timeout: timedelta
-) -> Outcome:
+def _results(batch: _Batch, event: ResultEvent, build: Any) -> Outcome:
     items: dict[str, tuple[str, dict[str, str]]] = {}
     for item in event.payload:
         fields = item.fields()
         items.setdefault(fingerprint([item.type, fields]), (item.type, fields))
     if build.status not in state.OPEN_STATUSES:
         # A retry of a result event that was stored before the end is still a no-op.
-        if builds.existing_fingerprints(uow, build.id, list(items)) == set(items):
-            return _outcome(build, now, timeout, duplicate=True)
+        if builds.existing_fingerprints(batch.conn, build.id, list(items)) == set(items):
+            return _outcome(batch, build, duplicate=True)
         raise Conflict(
             f"The build {build.pipeline_id!r} has ended ({build.status}); "
             "results can no longer be added."
         )
+    stored = builds.existing_fingerprints(batch.conn, build.id, list(items))
+    fresh = [fp for fp in items if fp not in stored]
+    if not fresh:
+        return _outcome(batch, build, duplicate=True)
+    limit = batch.rules.max_results_per_build
+    if build.result_count + len(fresh) > limit:
+        raise Conflict(
+            f"The build {build.pipeline_id!r} would hold more than {limit} distinct result "
+            f"items (it has {build.result_count}, this event adds {len(fresh)}); "
+            "nothing of this event was stored (EXTCI_MAX_RESULTS_PER_BUILD)."
+        )
+    now = batch.now
+    # The build's row is locked (PostgreSQL) or the whole database is (SQLite): nobody
+    # adds these items meanwhile, so the fresh ones are exactly the new ones.
     new = builds.insert_results(
-        uow,
+        batch.conn,
         [
             {"build_id": build.id, "type": t, "fingerprint": fp, "fields": f, "received_at": now}
-            for fp, (t, f) in items.items()
+            for fp in fresh
+            for t, f in (items[fp],)
         ],
     )
-    if not new:
-        return _outcome(build, now, timeout, duplicate=True)
     new_items = [items[fp] for fp in new]
     changes: dict[str, Any] = {
         "last_event_at": now,
+        "result_count": build.result_count + len(new),
         "result_types": sorted({*build.result_types, *(t for t, _ in new_items)}),
     }
     revision = next((f for t, f in new_items if t == "git-revision"), None)
     if revision is not None and build.branch is None:
         changes["branch"] = revision["branch"]
+        changes["branch_key"] = branch_key(revision["branch"])
         changes["commit_sha"] = revision["commitSha"]
-    builds.update_build(uow, build.id, **changes)
+    builds.update_build(batch.conn, build.id, **changes)
     summary = ", ".join(sorted({t for t, _ in new_items}))
-    builds.add_event(uow, _event_row(build.id, event.type, event.created_at, now, summary))
+    builds.add_event(batch.conn, _event_row(build.id, event.type, event.created_at, now, summary))
     return Outcome(build.pipeline_id, build.component_id, state.BUILDING, duplicate=False)
 
 
-def _end(
-    uow: Session, event: EndEvent, build: Build, component: Component, now: datetime
-) -> Outcome:
+def _end(batch: _Batch, event: EndEvent, build: Any) -> Outcome:
     if build.end_result is not None:
         if build.end_result != event.result:
             raise Conflict(
@@ -164,27 +269,32 @@ def _end(
                 f"it cannot end again with {event.result}."
             )
         return Outcome(build.pipeline_id, build.component_id, build.status, duplicate=True)
-    status = state.status_after_end(event.result, component.kind, build.result_types)
-    assert state.can_transition(build.status, status)
+    kind = batch.components[build.component_id].kind
+    status = state.status_after_end(event.result, kind, build.result_types)
+    if not state.can_transition(build.status, status):  # pragma: no cover - guarded above
+        raise Conflict(f"The build {build.pipeline_id!r} cannot go from {build.status}.")
+    now = batch.now
     builds.update_build(
-        uow,
+        batch.conn,
         build.id,
         status=status,
         end_result=event.result,
         ended_at=event.created_at or now,
         last_event_at=now,
     )
-    builds.add_event(uow, _event_row(build.id, event.type, event.created_at, now, event.result))
+    builds.add_event(
+        batch.conn, _event_row(build.id, event.type, event.created_at, now, event.result)
+    )
     return Outcome(build.pipeline_id, build.component_id, status, duplicate=False)
 
 
 def _event_row(
     build_id: int, kind: str, created_at: datetime | None, now: datetime, summary: str | None
-) -> BuildEvent:
-    return BuildEvent(
-        build_id=build_id,
-        type=kind,
-        created_at=created_at or now,
-        received_at=now,
-        summary=summary,
-    )
+) -> dict[str, Any]:
+    return {
+        "build_id": build_id,
+        "type": kind,
+        "created_at": created_at or now,
+        "received_at": now,
+        "summary": summary,
+    }

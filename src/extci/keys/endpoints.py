@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from extci.accounts.dependencies import Editor, Viewer
+from extci.accounts.dependencies import ActorDep, Editor, Viewer
 from extci.dependencies import SessionDep, SettingsDep
 from extci.keys import service
 from extci.keys.schemas import KeyCreate, KeyCreated, KeyOut
@@ -14,7 +14,12 @@ router = APIRouter(prefix="/components/{component_id}/ci-keys", tags=["ci-keys"]
 
 @router.post("", status_code=201, response_model=KeyCreated)
 def create_key(
-    session: SessionDep, settings: SettingsDep, component_id: str, body: KeyCreate, user: Editor
+    session: SessionDep,
+    settings: SettingsDep,
+    component_id: str,
+    body: KeyCreate,
+    _user: Editor,
+    actor: ActorDep,
 ) -> KeyCreated:
     new = service.create(
         session,
@@ -22,7 +27,7 @@ def create_key(
         component_id,
         name=body.name,
         expires_at=body.expires_at,
-        created_by=user.username,
+        actor=actor,
     )
     return KeyCreated(**KeyOut.of(new.key).model_dump(), key=new.secret)
 
@@ -40,16 +45,22 @@ def list_keys(
 
 
 @router.post("/{key_id}/suspend", response_model=KeyOut)
-def suspend_key(session: SessionDep, component_id: str, key_id: int, _user: Editor) -> KeyOut:
-    return KeyOut.of(service.suspend(session, component_id, key_id))
+def suspend_key(
+    session: SessionDep, component_id: str, key_id: int, _user: Editor, actor: ActorDep
+) -> KeyOut:
+    return KeyOut.of(service.suspend(session, component_id, key_id, actor=actor))
 
 
 @router.post("/{key_id}/resume", response_model=KeyOut)
-def resume_key(session: SessionDep, component_id: str, key_id: int, _user: Editor) -> KeyOut:
-    return KeyOut.of(service.resume(session, component_id, key_id))
+def resume_key(
+    session: SessionDep, component_id: str, key_id: int, _user: Editor, actor: ActorDep
+) -> KeyOut:
+    return KeyOut.of(service.resume(session, component_id, key_id, actor=actor))
 
 
 @router.delete("/{key_id}", status_code=204)
-def delete_key(session: SessionDep, component_id: str, key_id: int, _user: Editor) -> Response:
-    service.delete(session, component_id, key_id)
+def delete_key(
+    session: SessionDep, component_id: str, key_id: int, _user: Editor, actor: ActorDep
+) -> Response:
+    service.delete(session, component_id, key_id, actor=actor)
     return Response(status_code=204)

@@ -27,6 +27,11 @@ class CIKey(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def effective_status(self, now: datetime) -> str:
-        if self.status == "ACTIVE" and self.expires_at is not None and self.expires_at <= now:
-            return "EXPIRED"
-        return self.status
+        return key_status(self.status, self.expires_at, now)
+
+
+def key_status(status: str, expires_at: datetime | None, now: datetime) -> str:
+    """ACTIVE, SUSPENDED, or EXPIRED once an active key is past its expiry."""
+    if status == "ACTIVE" and expires_at is not None and expires_at <= now:
+        return "EXPIRED"
+    return status

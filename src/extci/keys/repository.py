@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.orm import Session
 
 from extci.db import newest_first
@@ -13,6 +15,14 @@ from extci.keys.models import CIKey
 
 def by_hash(session: Session, key_hash: str) -> CIKey | None:
     return session.execute(select(CIKey).where(CIKey.key_hash == key_hash)).scalar_one_or_none()
+
+
+def states(conn: Connection, key_ids: Collection[int]) -> dict[int, Any]:
+    """Status, expiry and last use of the given keys: the writer's once-per-batch check."""
+    stmt = select(
+        CIKey.id, CIKey.component_id, CIKey.status, CIKey.expires_at, CIKey.last_used_at
+    ).where(CIKey.id.in_(key_ids))
+    return {row.id: row for row in conn.execute(stmt)}
 
 
 def by_id(session: Session, key_id: int) -> CIKey | None:
@@ -42,7 +52,9 @@ def delete(session: Session, key: CIKey) -> None:
     session.flush()
 
 
-def stamp_last_used(session: Session, key_id: int, now: datetime, stale_before: datetime) -> None:
+def stamp_last_used(
+    session: Session | Connection, key_id: int, now: datetime, stale_before: datetime
+) -> None:
     """Write last-used only when the stored stamp is older than ``stale_before``: at most one
     write per key per interval, whichever process serves the request."""
     session.execute(

@@ -8,10 +8,13 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from extci import security
+from extci.audit.models import AuditAction
+from extci.audit.service import Actor, record
 from extci.clock import utcnow
 from extci.components import service as components
-from extci.errors import Conflict, NotFound, Unauthorized
+from extci.errors import Conflict, NotFound
 from extci.keys import repository
+from extci.keys.cache import KeyRecord
 from extci.keys.models import CIKey
 from extci.pagination import DEFAULT_LIMIT, Page, decode_id_cursor, encode_cursor, page_of
 from extci.validation import display_name, future_expiry, storable_id
@@ -40,7 +43,7 @@ def create(
     *,
     name: str,
     expires_at: datetime | None,
-    created_by: str,
+    actor: Actor,
 ) -> NewKey:
     component = components.get(session, component_id)
     if component.ci_mode != "external":
@@ -58,10 +61,16 @@ def create(
         status="ACTIVE",
         expires_at=future_expiry(expires_at, now),
         created_at=now,
-        created_by=created_by,
+        created_by=actor.name,
     )
     repository.add(session, key)
+    _record(session, actor, AuditAction.KEY_CREATED, key)
     return NewKey(key, plaintext)
+
+
+def _record(session: Session, actor: Actor, action: AuditAction, key: CIKey) -> None:
+    details = {"name": key.name, "hint": key.hint}
+    record(session, actor, action, f"key {key.id}", component_id=key.component_id, details=details)
 
 
 def listing(
@@ -82,45 +91,31 @@ def get(session: Session, component_id: str, key_id: int) -> CIKey:
     return key
 
 
-def suspend(session: Session, component_id: str, key_id: int) -> CIKey:
+def suspend(session: Session, component_id: str, key_id: int, *, actor: Actor) -> CIKey:
     key = get(session, component_id, key_id)
-    key.status = "SUSPENDED"
+    if key.status != "SUSPENDED":
+        key.status = "SUSPENDED"
+        _record(session, actor, AuditAction.KEY_SUSPENDED, key)
     return key
 
 
-def resume(session: Session, component_id: str, key_id: int) -> CIKey:
+def resume(session: Session, component_id: str, key_id: int, *, actor: Actor) -> CIKey:
     key = get(session, component_id, key_id)
-    key.status = "ACTIVE"
+    if key.status != "ACTIVE":
+        key.status = "ACTIVE"
+        _record(session, actor, AuditAction.KEY_RESUMED, key)
     return key
 
 
-def delete(session: Session, component_id: str, key_id: int) -> None:
-    repository.delete(session, get(session, component_id, key_id))
+def delete(session: Session, component_id: str, key_id: int, *, actor: Actor) -> None:
+    key = get(session, component_id, key_id)
+    _record(session, actor, AuditAction.KEY_DELETED, key)
+    repository.delete(session, key)
 
 
-def authenticate(session: Session, secret: bytes, presented: str | None) -> AuthenticatedKey:
-    """The key behind a webhook request, or 401. Malformed keys never reach the database."""
-    if not presented or not security.token_is_well_formed(presented, security.CI_KEY_PREFIX):
-        raise Unauthorized(INVALID_KEY)
-    key = repository.by_hash(session, security.keyed_hash(secret, presented))
-    if key is None or key.effective_status(utcnow()) != "ACTIVE":
-        raise Unauthorized(INVALID_KEY)
-    return AuthenticatedKey(key.id, key.component_id)
-
-
-def confirm_active(session: Session, key: AuthenticatedKey, now: datetime) -> CIKey:
-    """Inside the event's own transaction: make sure the key is still usable, so that a
-    suspend or delete that landed since authentication wins. Reads only (no lock)."""
-    row = repository.by_id(session, key.id)
-    if row is None or row.effective_status(now) != "ACTIVE":
-        raise Unauthorized(INVALID_KEY)
-    return row
-
-
-def note_use(session: Session, key: CIKey, now: datetime) -> None:
-    """Stamp last use at most once a minute per key (a conditional UPDATE, so that holds
-    across processes). Called last in the event's transaction: the key's row lock is then
-    taken after the component's, the order a component delete takes them in."""
-    stale_before = now - LAST_USED_RESOLUTION
-    if key.last_used_at is None or key.last_used_at < stale_before:
-        repository.stamp_last_used(session, key.id, now, stale_before)
+def lookup(session: Session, key_hash: str) -> KeyRecord | None:
+    """What the webhook's first check needs to know of a key, by its keyed hash."""
+    key = repository.by_hash(session, key_hash)
+    if key is None:
+        return None
+    return KeyRecord(key.id, key.component_id, key.status, key.expires_at)

@@ -13,6 +13,8 @@ from fastapi import Depends, Form, Request
 from extci.accounts import service as accounts
 from extci.accounts.dependencies import SESSION_COOKIE
 from extci.accounts.models import User
+from extci.audit.service import Actor
+from extci.clientaddr import client_address
 from extci.config import Settings
 from extci.dependencies import SessionDep, SettingsDep
 from extci.errors import Forbidden
@@ -35,10 +37,20 @@ class SignInRequired(Exception):
 class Visitor:
     user: User
     csrf_token: str
+    address: str
 
     @property
     def can_edit(self) -> bool:
         return accounts.role_at_least(self.user.role, "editor")
+
+    @property
+    def is_admin(self) -> bool:
+        return accounts.role_at_least(self.user.role, "admin")
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit log names for this visitor's changes."""
+        return Actor(self.user.username, self.address)
 
 
 def secure_cookies(request: Request, settings: Settings) -> bool:
@@ -51,7 +63,7 @@ def visitor(request: Request, session: SessionDep, settings: SettingsDep) -> Vis
     if signed_in is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(target)
-    return Visitor(signed_in.user, signed_in.csrf_token)
+    return Visitor(signed_in.user, signed_in.csrf_token, client_address(request))
 
 
 VisitorDep = Annotated[Visitor, Depends(visitor)]
@@ -75,6 +87,22 @@ def form_editor(visitor: FormVisitor) -> Visitor:
 
 
 EditorForm = Annotated[Visitor, Depends(form_editor)]
+
+
+def admin_visitor(visitor: VisitorDep) -> Visitor:
+    accounts.require_role(visitor.user, "admin")
+    return visitor
+
+
+AdminVisitor = Annotated[Visitor, Depends(admin_visitor)]
+
+
+def form_admin(visitor: FormVisitor) -> Visitor:
+    accounts.require_role(visitor.user, "admin")
+    return visitor
+
+
+AdminForm = Annotated[Visitor, Depends(form_admin)]
 
 
 class SignInThrottle:

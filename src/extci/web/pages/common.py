@@ -20,6 +20,9 @@ NOTICES = {
     "suspended": "CI key suspended: the webhook refuses it until it is resumed.",
     "resumed": "CI key resumed.",
     "deleted": "CI key deleted.",
+    "user-deactivated": "User deactivated: their tokens are refused and their sessions ended.",
+    "user-activated": "User activated: they can sign in and use their tokens again.",
+    "token-deleted": "Token deleted.",
 }
 
 

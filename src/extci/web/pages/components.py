@@ -186,5 +186,5 @@ def ci_mode_confirm(
 def ci_mode_switch(
     session: SessionDep, visitor: EditorForm, component_id: str, mode: Field = ""
 ) -> Response:
-    component = components.set_ci_mode(session, component_id, mode)
+    component = components.set_ci_mode(session, component_id, mode, actor=visitor.actor)
     return see_other(f"/components/{component.id}?done={component.ci_mode}")

@@ -65,7 +65,7 @@ def key_create(
             component_id,
             name=name,
             expires_at=_expiry(expires),
-            created_by=visitor.user.username,
+            actor=visitor.actor,
         )
     except ValidationFailed as exc:
         session.rollback()
@@ -82,14 +82,14 @@ def key_create(
 
 
 @router.post("/components/{component_id}/keys/{key_id}/suspend")
-def key_suspend(session: SessionDep, _v: EditorForm, component_id: str, key_id: int) -> Response:
-    keys.suspend(session, component_id, key_id)
+def key_suspend(session: SessionDep, v: EditorForm, component_id: str, key_id: int) -> Response:
+    keys.suspend(session, component_id, key_id, actor=v.actor)
     return see_other(f"/components/{component_id}?done=suspended#keys")
 
 
 @router.post("/components/{component_id}/keys/{key_id}/resume")
-def key_resume(session: SessionDep, _v: EditorForm, component_id: str, key_id: int) -> Response:
-    keys.resume(session, component_id, key_id)
+def key_resume(session: SessionDep, v: EditorForm, component_id: str, key_id: int) -> Response:
+    keys.resume(session, component_id, key_id, actor=v.actor)
     return see_other(f"/components/{component_id}?done=resumed#keys")
 
 
@@ -106,6 +106,6 @@ def key_delete_confirm(
 
 
 @router.post("/components/{component_id}/keys/{key_id}/delete")
-def key_delete(session: SessionDep, _v: EditorForm, component_id: str, key_id: int) -> Response:
-    keys.delete(session, component_id, key_id)
+def key_delete(session: SessionDep, v: EditorForm, component_id: str, key_id: int) -> Response:
+    keys.delete(session, component_id, key_id, actor=v.actor)
     return see_other(f"/components/{component_id}?done=deleted#keys")

@@ -16,6 +16,7 @@ from fastapi.routing import APIRouter
 
 from extci.accounts import service as accounts
 from extci.accounts.dependencies import SESSION_COOKIE
+from extci.clientaddr import client_address
 from extci.config import Settings
 from extci.db import unit_of_work
 from extci.dependencies import RuntimeDep, SessionDep, SettingsDep
@@ -83,7 +84,7 @@ def sign_in(
     settings = runtime.settings
     next_url = local_path(next)
     throttle: SignInThrottle = request.app.state.sign_in_throttle
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     if not tokens_match(csrf_token, request.cookies.get(SIGN_IN_COOKIE, "")):
         return _sign_in_page(
             request,
@@ -115,6 +116,16 @@ def sign_in(
             username=username,
             error="Wrong username or password.",
             status_code=401,
+        )
+    if not user.active:
+        # Said only after the right password: a guesser learns nothing from it.
+        return _sign_in_page(
+            request,
+            settings,
+            next_url=next_url,
+            username=username,
+            error=accounts.DEACTIVATED,
+            status_code=403,
         )
     throttle.succeeded(username)
     with unit_of_work(runtime.sessions, write=True) as session:

@@ -1,0 +1,91 @@
+"""A short-lived, bounded cache of CI key look-ups for the webhook's first check.
+
+The webhook checks the key before it reads the body (so a bad key costs no parsing), and
+most requests come from a handful of keys: a database read per request would be the most
+expensive part of the answer. Entries live ``ttl`` seconds, so a suspend, delete or expiry
+is seen by this first check within that time. The event itself is never stored on a stale
+entry: the writer checks every key's status again inside the event's own transaction
+(:func:`extci.ingest.service.ingest_batch`), so revocation is immediate for what is stored.
+
+Changes made through this process's sessions clear the cache when they commit
+(:func:`invalidate_on_commit`). Unknown keys are cached too (as ``None``), so a client
+spraying made-up but well-formed keys costs one read per key per ``ttl``; the cache is
+bounded and forgets the oldest half when full.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from extci.keys.models import CIKey, key_status
+
+DEFAULT_TTL_SECONDS = 1.0
+MAX_ENTRIES = 10_000
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    id: int
+    component_id: str
+    status: str
+    expires_at: datetime | None
+
+    def active(self, now: datetime) -> bool:
+        return key_status(self.status, self.expires_at, now) == "ACTIVE"
+
+
+class KeyCache:
+    def __init__(
+        self, ttl: float = DEFAULT_TTL_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._entries: dict[str, tuple[float, KeyRecord | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> tuple[bool, KeyRecord | None]:
+        """(found, record): ``found`` is False when the database must be asked."""
+        entry = self._entries.get(key_hash)
+        if entry is None or self._clock() - entry[0] >= self.ttl:
+            return False, None
+        return True, entry[1]
+
+    def put(self, key_hash: str, record: KeyRecord | None) -> None:
+        with self._lock:
+            if len(self._entries) >= MAX_ENTRIES:
+                for stale in list(self._entries)[: MAX_ENTRIES // 2]:
+                    del self._entries[stale]
+            self._entries[key_hash] = (self._clock(), record)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries = {}
+
+
+def invalidate_on_commit(sessions: sessionmaker[Session], cache: KeyCache) -> None:
+    """Forget every cached key when a session of this process commits a change to a CI key
+    (suspend, resume, delete, expiry): this process sees its own changes at once; other
+    processes (another server, the admin CLI) within the cache's lifetime."""
+
+    @event.listens_for(sessions, "after_flush")
+    def _note(session: Session, _context: Any) -> None:
+        touched = (*session.new, *session.dirty, *session.deleted)
+        if any(isinstance(obj, CIKey) for obj in touched):
+            session.info["extci_keys_changed"] = True
+
+    @event.listens_for(sessions, "after_commit")
+    def _forget(session: Session) -> None:
+        if session.info.pop("extci_keys_changed", False):
+            cache.clear()
+
+    @event.listens_for(sessions, "after_rollback")
+    def _drop(session: Session) -> None:
+        session.info.pop("extci_keys_changed", None)
