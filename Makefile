@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: run test install install-dev test-tools lint format clean
+.PHONY: run test install install-dev test-tools lint format clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ run: install
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Not part of `make test`: measures the real server (docs/performance.md). BENCH_ARGS, e.g.
+# "--quick", "--only ingest,reads --db sqlite", "--server-root ../other-checkout".
+bench: install-dev
+	@command -v wrk >/dev/null && command -v hyperfine >/dev/null || { \
+		echo "make bench needs wrk and hyperfine: sudo apt-get install wrk hyperfine"; exit 2; }
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff format --check src tests

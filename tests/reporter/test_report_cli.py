@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 from extci.cli.main import main
 from extci.reporter.cli import split_run_arguments
 from extci.reporter.items import RESULT_TYPES, ItemSyntaxError, flag_for, parse_items
-from tests.reporter.reporter_helpers import json_lines
+from tests.reporter.reporter_helpers import base_env, json_lines, make_git_repo, run_extci
 
 GITHUB = {
     "GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com",
@@ -261,3 +263,33 @@ def test_the_report_command_imports_no_server_dependency() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _git_spy(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """An environment whose ``git`` is the real one, logging each call to a file."""
+    bin_dir, calls = tmp_path / "bin", tmp_path / "git-calls"
+    bin_dir.mkdir()
+    spy = bin_dir / "git"
+    spy.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexec {shutil.which("git")} "$@"\n')
+    spy.chmod(0o755)
+    env = base_env(EXTCI_COMPONENT="orders", EXTCI_PIPELINE_ID="run-1")
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    return env, calls
+
+
+def test_start_with_a_version_asks_git_nothing(tmp_path: Path) -> None:
+    make_git_repo(tmp_path / "work")
+    env, calls = _git_spy(tmp_path)
+    done = run_extci(["report", "start", "--version", "1.2.3", "--dry-run"], env, tmp_path / "work")
+    assert done.returncode == 0, done.stderr
+    assert json_lines(done.stdout)[0]["buildVersion"] == "1.2.3"
+    assert not calls.exists()
+
+
+def test_start_without_a_version_takes_the_commit_from_git(tmp_path: Path) -> None:
+    sha = make_git_repo(tmp_path / "work")
+    env, calls = _git_spy(tmp_path)
+    done = run_extci(["report", "start", "--dry-run"], env, tmp_path / "work")
+    assert done.returncode == 0, done.stderr
+    assert json_lines(done.stdout)[0]["buildVersion"] == sha[:12]
+    assert "rev-parse HEAD" in calls.read_text()

@@ -227,6 +227,10 @@ def test_jenkins_without_git_variables_falls_back_to_git(tmp_path: Path) -> None
         ("https://x-access-token@github.com/a/b", "https://github.com/a/b"),
         ("git@github.com:a/b.git", "git@github.com:a/b.git"),
         ("https://github.com/a/b", "https://github.com/a/b"),
+        # Any scheme: a token is as secret in an ssh or git+https remote.
+        ("ssh://git:tok@git.example.org/a/b.git", "ssh://git.example.org/a/b.git"),
+        ("git+https://u:t@git.example.org/a/b.git", "git+https://git.example.org/a/b.git"),
+        ("git+ssh://deploy:secret@host:2222/a/b", "git+ssh://host:2222/a/b"),
     ],
 )  # fmt: skip
 def test_credentials_are_stripped_from_repository_urls(url: str, clean: str) -> None:
@@ -239,3 +243,9 @@ def test_an_overlong_pipeline_id_is_shortened_stably() -> None:
     assert len(value) <= 255
     assert value == pipeline_id("orders", key)
     assert value.startswith("orders/github/")
+
+
+def test_a_token_in_an_ssh_remote_is_not_reported(tmp_path: Path) -> None:
+    make_git_repo(tmp_path, remote="ssh://git:tok@git.example.org/acme/orders.git")
+    ctx = detect({}, cwd=str(tmp_path))
+    assert ctx.git["repositoryUrl"] == "ssh://git.example.org/acme/orders.git"

@@ -43,3 +43,13 @@ def test_the_reporter_installs_alone_and_reports_a_failed_build(
     )  # fmt: skip
     assert done.returncode == 3, done.stderr
     assert live_server.build(component, pipeline_id)["status"] == "FAILED"
+
+    # A server command in this install says what to install, not a traceback.
+    admin = subprocess.run(
+        [str(venv / "bin" / "extci"), "components", "list"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert admin.returncode == 2
+    assert (
+        admin.stderr.strip() == "extci: this command needs the server: pip install 'extci[server]'"
+    )

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from extci.reporter.transport import backoff, format_problem, retry_after_seconds
+from extci.reporter.transport import backoff, format_problem, parse_answer, retry_after_seconds
 from tests.reporter.httpfakes import OK, Canned, Servers, unavailable
 from tests.reporter.reporter_helpers import base_env, run_extci
 
@@ -141,3 +141,23 @@ def test_format_problem_without_json() -> None:
         format_problem(502, "Bad Gateway", b"upstream down")
         == "HTTP 502 Bad Gateway: upstream down"
     )
+
+
+def test_a_chunked_answer_is_read_whole() -> None:
+    raw = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
+        b'4\r\n{"a"\r\n3\r\n:1}\r\n0\r\n\r\n'
+    )
+    status, reason, headers, body = parse_answer(raw)
+    assert (status, reason, body) == (200, "OK", b'{"a":1}')
+    assert headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"HTTP/1.1 200 OK\r\nContent-Le", b"SSH-2.0-OpenSSH\r\n\r\n", b"HTTP/1.1 200 OK\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\n10\r\nshort"],
+)  # fmt: skip
+def test_an_incomplete_or_foreign_answer_is_a_connection_error(raw: bytes) -> None:
+    with pytest.raises(ConnectionError):
+        parse_answer(raw)

@@ -99,6 +99,10 @@ def _run(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
             echo(f"extci: an argument is not UTF-8 text: {bad!a}", file=sys.stderr)
             return 2
         try:
+            # Every admin command needs the server extra; a reporter-only install lacks it.
+            import pydantic_settings  # noqa: F401
+            import sqlalchemy  # noqa: F401
+
             from extci.errors import ExtciError
         except ImportError:
             echo(f"extci: {SERVER_EXTRA_HINT}", file=sys.stderr)

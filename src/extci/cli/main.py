@@ -18,14 +18,20 @@ from extci import __version__
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
-def _registrars() -> list[Registrar]:
-    from extci.cli import admin
+def _registrars(argv: Sequence[str] = ()) -> list[Registrar]:
+    """All sub-commands, or for ``extci report ACTION`` only that action: a CI step runs it
+    many times per pipeline, so it imports and builds nothing else."""
     from extci.reporter import cli as reporter_cli
+
+    if argv[:1] == ["report"]:
+        only = argv[1] if len(argv) > 1 and argv[1] in reporter_cli.ACTIONS else None
+        return [lambda sub: reporter_cli.register(sub, only=only)]
+    from extci.cli import admin
 
     return [admin.register, reporter_cli.register]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="extci",
         description="extci: External CI receiver (server, admin commands and CI reporter).",
@@ -33,13 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"extci {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for register in _registrars():
+    for register in _registrars(list(argv)):
         register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)

@@ -10,10 +10,9 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from extci.reporter import runner
 from extci.reporter.client import Reporter, stderr_log
 from extci.reporter.config import Settings, parse_duration
-from extci.reporter.detect import Actor, CIContext, detect, strip_credentials
+from extci.reporter.detect import Actor, CIContext, detect_ci, strip_credentials, with_local_git
 from extci.reporter.errors import ExitCode, ReporterError
 from extci.reporter.events import END_RESULTS, Event, end_event, result_event, start_event
 from extci.reporter.items import (
@@ -27,6 +26,9 @@ from extci.reporter.items import (
 )
 
 Handler = Callable[[argparse.Namespace, Settings, CIContext, Reporter], int]
+
+# Only ``start`` without a version and ``end`` can do without git; the others ask git in the
+# working directory for what the CI's variables did not say.
 
 EXIT_CODES = """\
 exit codes:
@@ -88,8 +90,12 @@ def _start_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--actor-fullname", metavar="NAME", help="actor's full name")
 
 
-def register(sub: Any) -> None:
-    """Add ``report`` and its actions to the ``extci`` parser."""
+ACTIONS = ("start", "result", "end", "run")
+
+
+def register(sub: Any, only: str | None = None) -> None:
+    """Add ``report`` and its actions to the ``extci`` parser (``only``: just that action,
+    when the command line already names it)."""
     fmt = argparse.RawDescriptionHelpFormatter
     report: argparse.ArgumentParser = sub.add_parser(
         "report",
@@ -102,11 +108,25 @@ def register(sub: Any) -> None:
     actions.required = True
     common = _common_options()
 
+    if only in (None, "start"):
+        _add_start(actions, common, fmt)
+    if only in (None, "result"):
+        _add_result(actions, common, fmt)
+    if only in (None, "end"):
+        _add_end(actions, common, fmt)
+    if only in (None, "run"):
+        _add_run(actions, common, fmt)
+
+
+def _add_start(actions: Any, common: argparse.ArgumentParser, fmt: Any) -> None:
     start = actions.add_parser(
         "start", parents=[common], help="open a build", epilog=EXIT_CODES, formatter_class=fmt
     )
     _start_options(start)
-    start.set_defaults(handler=_wrap(_handle_start))
+    start.set_defaults(handler=_wrap(_handle_start, git=False))
+
+
+def _add_result(actions: Any, common: argparse.ArgumentParser, fmt: Any) -> None:
 
     result = actions.add_parser(
         "result",
@@ -119,11 +139,17 @@ def register(sub: Any) -> None:
     result.add_argument("items", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     result.set_defaults(handler=_wrap(_handle_result))
 
+
+def _add_end(actions: Any, common: argparse.ArgumentParser, fmt: Any) -> None:
+
     end = actions.add_parser(
         "end", parents=[common], help="close the build", epilog=EXIT_CODES, formatter_class=fmt
     )
     end.add_argument("--result", required=True, choices=END_RESULTS, dest="end_result")
-    end.set_defaults(handler=_wrap(_handle_end))
+    end.set_defaults(handler=_wrap(_handle_end, git=False))
+
+
+def _add_run(actions: Any, common: argparse.ArgumentParser, fmt: Any) -> None:
 
     run = actions.add_parser(
         "run",
@@ -144,14 +170,18 @@ def register(sub: Any) -> None:
     run.set_defaults(handler=_wrap(_handle_run))
 
 
-def _wrap(handler: Handler) -> Callable[[argparse.Namespace], int]:
-    """Resolve settings and context, turn known errors into a message and an exit code."""
+def _wrap(handler: Handler, *, git: bool = True) -> Callable[[argparse.Namespace], int]:
+    """Resolve settings and context, turn known errors into a message and an exit code.
+
+    ``git=False``: the handler asks git itself if it needs to (a subprocess per question
+    is a good part of a reporter call's time)."""
 
     def handle(args: argparse.Namespace) -> int:
         try:
             settings = Settings.from_args(args, os.environ)
             reporter = Reporter(settings, stderr_log)
-            return handler(args, settings, detect(os.environ), reporter)
+            ctx = detect_ci(os.environ)
+            return handler(args, settings, with_local_git(ctx) if git else ctx, reporter)
         except ItemSyntaxError as error:
             stderr_log(f"error: {error}")
             return ExitCode.USAGE
@@ -165,6 +195,8 @@ def _wrap(handler: Handler) -> Callable[[argparse.Namespace], int]:
 def _build_start(args: argparse.Namespace, settings: Settings, ctx: CIContext) -> Event:
     component = settings.require_component()
     version = args.build_version or os.environ.get("EXTCI_BUILD_VERSION") or ctx.tag
+    if not version:
+        ctx = with_local_git(ctx)
     if not version and ctx.git.get("commitSha"):
         version = ctx.git["commitSha"][:12]
     if not version:
@@ -226,6 +258,8 @@ def split_run_arguments(rest: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def _handle_run(args: argparse.Namespace, s: Settings, ctx: CIContext, r: Reporter) -> int:
+    from extci.reporter import runner  # subprocess and signals: only run needs them
+
     tokens, command = split_run_arguments(args.rest)
     start = _build_start(args, s, ctx)
     items = _complete(parse_items(tokens), ctx)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from extci.reporter.config import Settings
@@ -35,7 +34,7 @@ class Reporter:
         url, key = self.settings.require_server()
         policy = self.settings.policy
         if retry_for is not None:
-            policy = replace(policy, retry_for=min(policy.retry_for, retry_for))
+            policy = policy._replace(retry_for=min(policy.retry_for, retry_for))
         answer = post_event(url, key, body, policy, self.log)
         if not self.settings.quiet:
             kind = event["type"].split(".")[2]  # codenow.ci.<kind>.event

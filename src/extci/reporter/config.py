@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from extci.reporter.detect import CIContext, pipeline_id
 from extci.reporter.errors import ExitCode, ReporterError
@@ -23,8 +23,7 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     url: str | None
     ci_key: str | None
     component: str | None

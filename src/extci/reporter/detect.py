@@ -21,24 +21,22 @@ CircleCI   workflow id                                  a re-run makes a new wor
 
 from __future__ import annotations
 
-import hashlib
-import subprocess
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 Env = Mapping[str, str]
 MAX_PIPELINE_ID = 255
 
 
-@dataclass(frozen=True)
-class Actor:
+# NamedTuple rather than dataclasses: importing dataclasses (inspect, ast) costs more
+# start-up time than the reporter's whole start event.
+class Actor(NamedTuple):
     username: str
     fullname: str | None = None
 
 
-@dataclass(frozen=True)
-class CIContext:
+class CIContext(NamedTuple):
     """What the environment tells about the current run."""
 
     system: str  # "github", "gitlab", ... or "local"
@@ -46,7 +44,7 @@ class CIContext:
     dashboard_url: str | None = None
     actor: Actor | None = None
     # git-revision fields that could be found: repositoryUrl, branch, commitSha.
-    git: dict[str, str] = field(default_factory=dict)
+    git: dict[str, str] = {}  # never mutated: a new context is made with _replace
     tag: str | None = None
 
 
@@ -220,15 +218,19 @@ DETECTORS: list[tuple[str, Callable[[Env], bool], Callable[[Env], CIContext]]] =
 
 
 def strip_credentials(url: str) -> str:
-    """Remove ``user:password@`` from a URL so a token in a remote never gets reported."""
+    """Remove ``user:password@`` from a URL of any scheme (``https``, ``ssh``,
+    ``git+https``, ...) so a token in a remote never gets reported. The scp-like form
+    ``git@host:path`` has no scheme and names a user, not a secret; it is kept."""
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme in ("http", "https") and "@" in parts.netloc:
+    if parts.scheme and "@" in parts.netloc:
         host = parts.netloc.rpartition("@")[2]
         return urllib.parse.urlunsplit(parts._replace(netloc=host))
     return url
 
 
 def _run_git(cwd: str | None, *args: str) -> str | None:
+    import subprocess  # only when the CI did not say: start-up time counts per CI step
+
     try:
         done = subprocess.run(
             ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
@@ -249,19 +251,29 @@ def local_git(cwd: str | None = None) -> dict[str, str]:
     )
 
 
-def detect(env: Env, cwd: str | None = None) -> CIContext:
-    """The CI context of this process; git in ``cwd`` fills what the CI left out."""
+def detect_ci(env: Env) -> CIContext:
+    """What the CI's own variables say (no subprocess)."""
     ctx = CIContext(system="local")
     for _name, matches, detector in DETECTORS:
         if matches(env):
             ctx = detector(env)
             break
-    if len(ctx.git) < 3:
-        found = local_git(cwd)
-        ctx = replace(ctx, git={**found, **ctx.git})
     if "repositoryUrl" in ctx.git:
-        ctx.git["repositoryUrl"] = strip_credentials(ctx.git["repositoryUrl"])
+        url = strip_credentials(ctx.git["repositoryUrl"])
+        ctx = ctx._replace(git={**ctx.git, "repositoryUrl": url})
     return ctx
+
+
+def with_local_git(ctx: CIContext, cwd: str | None = None) -> CIContext:
+    """``ctx`` with what git in ``cwd`` knows filling what the CI left out."""
+    if len(ctx.git) >= 3:
+        return ctx
+    return ctx._replace(git={**local_git(cwd), **ctx.git})
+
+
+def detect(env: Env, cwd: str | None = None) -> CIContext:
+    """The CI context of this process; git in ``cwd`` fills what the CI left out."""
+    return with_local_git(detect_ci(env), cwd)
 
 
 def pipeline_id(component: str, run_key: str) -> str:
@@ -273,5 +285,7 @@ def pipeline_id(component: str, run_key: str) -> str:
     value = f"{component}/{run_key}"
     if len(value) <= MAX_PIPELINE_ID:
         return value
+    import hashlib
+
     digest = hashlib.sha256(run_key.encode()).hexdigest()[:40]
     return f"{component[:200]}/{run_key.split('/')[0]}/{digest}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ITEM_VERSION = "v1"
 
@@ -42,8 +42,7 @@ class ItemSyntaxError(ValueError):
     """The result items on the command line cannot be understood."""
 
 
-@dataclass
-class ItemSpec:
+class ItemSpec(NamedTuple):
     """One item as written on the command line, before defaults are filled in."""
 
     type: str

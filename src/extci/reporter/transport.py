@@ -4,19 +4,22 @@ Every event is idempotent on the receiver (spec section 4), so a request whose a
 lost can simply be sent again. Retried: connection errors and timeouts, 429, 502, 503, 504
 (502/504 are what a reverse proxy in front of extci answers while it restarts). Never
 retried: any other 4xx, and 500 (a server bug will not go away by asking again).
+
+A plain ``http://`` URL without a proxy is posted over a socket here: importing
+``urllib.request`` (http.client, ssl, email) costs more than the whole request, and the
+reporter runs once per CI step. ``https://`` and proxied requests go through urllib.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
+import os
 import random
+import socket
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from extci.reporter.errors import ExitCode, ReporterError
 
@@ -26,20 +29,106 @@ BACKOFF_BASE = 0.5  # seconds before the first retry (before jitter)
 BACKOFF_CAP = 30.0  # longest single wait
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     retry_for: float = 60.0  # total seconds spent retrying, from the first attempt
     timeout: float = 30.0  # per request
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Redirects surface as errors: a POST must not silently become a GET elsewhere."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+# (status, reason, headers with lower-case names, body) of one answer.
+Answer = tuple[int, str, dict[str, str], bytes]
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+def _uses_proxy(scheme: str) -> bool:
+    names = {f"{scheme}_proxy", "all_proxy"}
+    return any(value and name.lower() in names for name, value in os.environ.items())
+
+
+def _exchange_urllib(url: str, headers: dict[str, str], body: bytes, timeout: float) -> Answer:
+    """Through urllib (TLS, proxies); redirects are answers, never followed."""
+    import urllib.error
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None  # a POST must not silently become a GET elsewhere
+
+    opener = urllib.request.build_opener(NoRedirect)
+    # The scheme was checked by the caller: only http(s), never file: or custom schemes.
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            lowered = {k.lower(): v for k, v in response.headers.items()}
+            return response.status, response.reason, lowered, response.read()
+    except urllib.error.HTTPError as error:
+        lowered = {k.lower(): v for k, v in error.headers.items()}
+        return error.code, str(error.reason), lowered, error.read()
+    except urllib.error.URLError as error:
+        raise ConnectionError(str(error.reason)) from None
+
+
+def _dechunk(data: bytes) -> bytes:
+    out: list[bytes] = []
+    at = 0
+    while True:
+        end = data.index(b"\r\n", at)
+        size = int(data[at:end].split(b";", 1)[0], 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(data[end + 2 : end + 2 + size])
+        at = end + 2 + size + 2
+
+
+def parse_answer(raw: bytes) -> Answer:
+    """An HTTP/1.1 answer read to the end of the connection."""
+    head, sep, rest = raw.partition(b"\r\n\r\n")
+    if not sep:
+        raise ConnectionError("the connection closed before a complete answer")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise ConnectionError(f"not an HTTP answer: {status_line[:80]!r}")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    try:
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            body = _dechunk(rest)
+        elif headers.get("content-length", "").isdigit():
+            body = rest[: int(headers["content-length"])]
+        else:
+            body = rest
+    except ValueError:
+        raise ConnectionError("the connection closed in the middle of the answer") from None
+    return int(parts[1]), parts[2] if len(parts) > 2 else "", headers, body
+
+
+def _exchange_plain(url: str, headers: dict[str, str], body: bytes, timeout: float) -> Answer:
+    """One POST over a socket: HTTP/1.1, ``Connection: close``, read to the end."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    netloc = parts.netloc.rpartition("@")[2]
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    lines = [
+        f"POST {target} HTTP/1.1",
+        f"Host: {netloc}",
+        "Connection: close",
+        f"Content-Length: {len(body)}",
+        *(f"{name}: {value}" for name, value in headers.items()),
+    ]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    chunks = []
+    with socket.create_connection((host, parts.port or 80), timeout=timeout) as sock:
+        sock.sendall(request)
+        while data := sock.recv(65536):
+            chunks.append(data)
+    return parse_answer(b"".join(chunks))
+
+
+def exchange(url: str, headers: dict[str, str], body: bytes, timeout: float) -> Answer:
+    if url.startswith("http://") and not _uses_proxy("http"):
+        return _exchange_plain(url, headers, body, timeout)
+    return _exchange_urllib(url, headers, body, timeout)
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -49,6 +138,8 @@ def retry_after_seconds(value: str | None) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils  # only for the rare HTTP-date form
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -109,39 +200,35 @@ def post_event(
     deadline = time.monotonic() + policy.retry_for
     attempt = 0
     while True:
-        # The scheme was checked above: only http(s), never file: or custom schemes.
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
         retry_after: float | None = None
         try:
-            with _opener.open(request, timeout=policy.timeout) as response:
-                answer = response.read()
-            try:
-                parsed = json.loads(answer)
-            except ValueError:
-                parsed = None
-            if not isinstance(parsed, dict):
-                raise ReporterError(
-                    f"{url} answered {response.status} without a JSON object; "
-                    "is EXTCI_URL the extci server?",
-                    ExitCode.PROTOCOL,
-                )
-            return parsed
-        except urllib.error.HTTPError as error:
-            status, payload = error.code, error.read()
+            status, reason, answer_headers, payload = exchange(url, headers, body, policy.timeout)
+        except (TimeoutError, ConnectionError, OSError) as error:
+            failure, code = f"cannot reach {url}: {error}", ExitCode.UNAVAILABLE
+        else:
+            if 200 <= status < 300:
+                try:
+                    parsed = json.loads(payload)
+                except ValueError:
+                    parsed = None
+                if not isinstance(parsed, dict):
+                    raise ReporterError(
+                        f"{url} answered {status} without a JSON object; "
+                        "is EXTCI_URL the extci server?",
+                        ExitCode.PROTOCOL,
+                    )
+                return parsed
             if 300 <= status < 400:
                 raise ReporterError(
-                    f"{url} redirected ({status}) to {error.headers.get('Location')}; "
+                    f"{url} redirected ({status}) to {answer_headers.get('location')}; "
                     "set EXTCI_URL to the final address",
                     ExitCode.PROTOCOL,
-                ) from None
-            problem = format_problem(status, error.reason, payload)
+                )
+            problem = format_problem(status, reason, payload)
             if status not in RETRY_STATUSES:
-                raise ReporterError(problem, _exit_code_for(status)) from None
-            retry_after = retry_after_seconds(error.headers.get("Retry-After"))
+                raise ReporterError(problem, _exit_code_for(status))
+            retry_after = retry_after_seconds(answer_headers.get("retry-after"))
             failure, code = problem.splitlines()[0], _exit_code_for(status)
-        except (TimeoutError, urllib.error.URLError, ConnectionError) as error:
-            reason = getattr(error, "reason", error)
-            failure, code = f"cannot reach {url}: {reason}", ExitCode.UNAVAILABLE
         delay = backoff(attempt, retry_after)
         if time.monotonic() + delay > deadline:
             raise ReporterError(f"{failure} (gave up retrying)", code)

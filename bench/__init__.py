@@ -1,0 +1,1 @@
+"""``make bench``: measure extci as a user runs it (see docs/performance.md)."""
