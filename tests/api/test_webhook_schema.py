@@ -30,7 +30,7 @@ def test_the_document_states_the_configured_limits(tmp_path: Path) -> None:
     app = create_app(settings)
     with TestClient(app) as client:
         schemas = client.get("/openapi.json").json()["components"]["schemas"]
-    app.state.runtime.engine.dispose()
+    app.state.runtime.close()
     start = schemas["StartEvent"]["properties"]
     assert start["pipelineId"]["maxLength"] == 30
     assert start["buildVersion"]["maxLength"] == 20

@@ -34,7 +34,7 @@ def two_servers(settings: Settings) -> Iterator[tuple[Api, Api]]:
         for _ in range(2):
             app = create_app(settings.model_copy(update={"build_inactivity_timeout": TIMEOUT}))
             client = stack.enter_context(TestClient(app, raise_server_exceptions=False))
-            stack.callback(app.state.runtime.engine.dispose)
+            stack.callback(app.state.runtime.close)
             apis.append(Api(client, app.state.runtime))
         yield apis[0], apis[1]
 

@@ -42,4 +42,4 @@ def world(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield populate(World(client, app.state.runtime))
-    app.state.runtime.engine.dispose()
+    app.state.runtime.close()

@@ -86,7 +86,7 @@ def declared_routes() -> tuple[RouteKey, ...]:
         try:
             return tuple(app_routes(app))
         finally:
-            app.state.runtime.engine.dispose()
+            app.state.runtime.close()
 
 
 def fill_path(path: str, params: dict[str, Any]) -> str:

@@ -62,7 +62,7 @@ def strict_app(settings: Settings) -> Iterator[FastAPI]:
     )
     with TestClient(app):
         yield app
-    app.state.runtime.engine.dispose()
+    app.state.runtime.close()
 
 
 def test_one_address_is_limited_across_usernames(strict_app: FastAPI, api: Api) -> None:
@@ -199,4 +199,4 @@ def test_processes_sharing_postgresql_share_one_count(
             assert attempt(from_address(app, OWNER), "editor", PASSWORD) == 303
     finally:
         for app in apps:
-            app.state.runtime.engine.dispose()
+            app.state.runtime.close()
