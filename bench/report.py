@@ -345,6 +345,8 @@ def document(r: Results, before: Results | None) -> str:
         f"Machine: {machine}.\n\n"
         f"{before_note}"
         f"{summary_table(r, before)}\n\n"
+        "Where the time goes, and why the targets marked *no* are not met yet: "
+        "[performance-profile.md](performance-profile.md) (profiles of this code).\n\n"
         "## Details\n\n"
         f"{details(r)}\n"
         f"{before_details}\n"
