@@ -126,7 +126,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.lifespan_context = _lifespan
     app.add_middleware(
         BodyLimit,
-        webhook=settings.max_body_bytes,
         api=settings.max_api_body_bytes,
         form=settings.max_form_body_bytes,
         session_cookie=SESSION_COOKIE,

@@ -118,12 +118,13 @@ class Batcher(Generic[J, A]):
         return len(self._queue) < min(self.queue_limit, drainable)
 
     def _start(self) -> None:
-        self._threads = [
+        threads = [
             threading.Thread(target=self._run, name=f"extci-{self.name}-{n}", daemon=True)
             for n in range(self.threads)
         ]
-        for thread in self._threads:
+        for thread in threads:
             thread.start()
+        self._threads = threads
 
     def close(self, timeout: float = 30.0) -> None:
         """Refuse new jobs, finish the queued ones, stop the threads."""
@@ -133,6 +134,14 @@ class Batcher(Generic[J, A]):
             threads = list(self._threads)
         for thread in threads:
             thread.join(timeout)
+        with self._cond:  # whatever the threads did not get to: nobody is left to do it
+            left = list(self._queue)
+            self._queue.clear()
+        if left:
+            gone = ServiceUnavailable(
+                "The server is shutting down; retry shortly.", headers={"retry-after": "1"}
+            )
+            _deliver(left, [gone] * len(left))
 
     @property
     def queued(self) -> int:
@@ -143,27 +152,33 @@ class Batcher(Generic[J, A]):
     def _run(self) -> None:
         worker = self.make_worker()
         while True:
+            idle = False
             with self._cond:
-                while not self._queue and not self._closing:
-                    if not self._cond.wait(IDLE_SECONDS):
-                        worker.idle()
-                if not self._queue:  # closing and drained
+                if not self._queue and not self._closing:
+                    idle = not self._cond.wait(IDLE_SECONDS)
+                if self._closing and not self._queue:  # closing and drained
                     break
                 count = min(len(self._queue), self.batch_limit)
                 batch = [self._queue.popleft() for _ in range(count)]
+            if idle and not batch:
+                worker.idle()  # outside the lock: it may wait on the network
             batch = self._shed(batch)
-            if not batch:
-                continue
-            started = time.monotonic()
-            try:
-                answers = worker.process([p.job for p in batch])
-                self._measure(len(batch), time.monotonic() - started)
-            except Exception as exc:  # a bug: never leave a request waiting for ever
-                log.error("%s: a batch of %d failed", self.name, len(batch), exc_info=exc)
-                bug = ExtciError("Something went wrong on the server; it was logged.")
-                answers = [bug] * len(batch)
-            _deliver(batch, answers)
+            if batch:
+                self._handle(worker, batch)
         worker.idle()
+
+    def _handle(self, worker: Worker[J, A], batch: list[_Pending[J, A]]) -> None:
+        started = time.monotonic()
+        try:
+            answers = list(worker.process([p.job for p in batch]))
+            if len(answers) != len(batch):
+                raise RuntimeError(f"{len(answers)} answers for {len(batch)} jobs")
+            self._measure(len(batch), time.monotonic() - started)
+        except Exception as exc:  # a bug: never leave a request waiting for ever
+            log.error("%s: a batch of %d failed", self.name, len(batch), exc_info=exc)
+            bug = ExtciError("Something went wrong on the server; it was logged.")
+            answers = [bug] * len(batch)
+        _deliver(batch, answers)
 
     def _measure(self, jobs: int, seconds: float) -> None:
         rate = jobs / max(seconds, 1e-4) * self.threads

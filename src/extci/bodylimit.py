@@ -4,14 +4,14 @@ before it reads one.
 A pure ASGI middleware (no buffering of its own): a declared ``Content-Length`` over the
 route's limit is answered 413 at once, and a body sent without one (chunked) is counted
 as it streams in and refused as soon as it passes the limit, so no route ever holds more
-than its limit in memory. Limits: the webhook ``EXTCI_MAX_BODY_BYTES`` (its own route
-checks the key first and answers 413 in the contract's order), the JSON API
-``EXTCI_MAX_API_BODY_BYTES`` (1 MiB), everything else — the web UI's forms —
-``EXTCI_MAX_FORM_BODY_BYTES`` (64 KiB).
+than its limit in memory. Limits: the JSON API ``EXTCI_MAX_API_BODY_BYTES`` (1 MiB),
+everything else — the web UI's forms — ``EXTCI_MAX_FORM_BODY_BYTES`` (64 KiB). The webhook
+is left to its own route, which checks the key first and then counts its body against
+``EXTCI_MAX_BODY_BYTES`` (the contract's order, and its 413 carries the rate-limit headers).
 
-A state-changing JSON API request with neither a bearer token nor a session cookie is
-answered 401 before its body is read: anonymous clients cannot make the server parse
-anything (FastAPI parses a body before the dependencies that authenticate it run).
+A state-changing JSON API request that carries no credentials at all (no Authorization
+header, no session cookie) is answered 401 before its body is read. Whether credentials
+are valid is decided later, after FastAPI has parsed the body (within the API's limit).
 
 Why not Starlette's ``RequestBodyLimitMiddleware`` (FastAPI's ``max_body_size``): it
 answers a plain-text 413 and replaces whatever response the app sends for a request whose
@@ -28,42 +28,42 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from extci.errors import ExtciError, PayloadTooLarge, Unauthorized
 
-WEBHOOK_PATH = "/ci/webhook"
+WEBHOOK_PATH = "/ci/webhook"  # bounds its own body (extci.ingest.endpoint)
 API_PREFIX = "/api/"
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class BodyLimit:
-    def __init__(
-        self, app: ASGIApp, *, webhook: int, api: int, form: int, session_cookie: str
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, api: int, form: int, session_cookie: str) -> None:
         self.app = app
-        self.webhook, self.api, self.form = webhook, api, form
+        self.api, self.form = api, form
         self.session_cookie = session_cookie.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
+        path: str = scope["path"].removeprefix(scope.get("root_path", ""))
         headers = dict(scope["headers"])
         if path == WEBHOOK_PATH:
-            limit = self.webhook  # the route answers an over-long declared length itself
-        else:
-            limit = self.api if path.startswith(API_PREFIX) else self.form
-            refusal = self._refusal(scope, headers, limit)
-            if refusal is not None:
-                await _problem(send, refusal)
-                return
+            # The route counts its own body (EXTCI_MAX_BODY_BYTES), after checking the key:
+            # 401 comes first, and its 413 carries the rate-limit headers.
+            await self.app(scope, receive, send)
+            return
+        limit = self.api if path.startswith(API_PREFIX) else self.form
+        refusal = self._refusal(path, scope["method"], headers, limit)
+        if refusal is not None:
+            await _problem(send, refusal)
+            return
         await self.app(scope, _bounded(receive, limit), send)
 
-    def _refusal(self, scope: Scope, headers: dict[bytes, bytes], limit: int) -> Any:
+    def _refusal(self, path: str, method: str, headers: dict[bytes, bytes], limit: int) -> Any:
         declared = headers.get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             return PayloadTooLarge(f"The body is larger than {limit} bytes.")
         if (
-            scope["path"].startswith(API_PREFIX)
-            and scope["method"] not in _BODYLESS
+            path.startswith(API_PREFIX)
+            and method not in _BODYLESS
             and b"authorization" not in headers
             and self.session_cookie not in headers.get(b"cookie", b"")
         ):

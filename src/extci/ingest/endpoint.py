@@ -46,7 +46,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     (This route counts for itself rather than through FastAPI's ``max_body_size``, which
     would answer 413 before the key is checked: the contract's order is 401 first.)"""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
     chunks: list[bytes] = []
     size = 0

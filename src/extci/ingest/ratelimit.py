@@ -113,12 +113,13 @@ class _CountingWorker:
     def process(self, key_ids: Sequence[int]) -> list[Quota | ExtciError]:
         now = utcnow()
         try:
-            windows = self._count(Counter(key_ids), now)
-        except IntegrityError:  # a key was deleted a moment ago: count them one by one
-            windows = {}
-            for key_id, hits in Counter(key_ids).items():
-                with contextlib.suppress(IntegrityError):
-                    windows.update(self._count({key_id: hits}, now))
+            try:
+                windows = self._count(Counter(key_ids), now)
+            except IntegrityError:  # a key was deleted a moment ago: count one by one
+                windows = {}
+                for key_id, hits in Counter(key_ids).items():
+                    with contextlib.suppress(IntegrityError):
+                        windows.update(self._count({key_id: hits}, now))
         except SQLAlchemyError as exc:  # the database is unreachable: nothing was counted
             log.warning("rate limit: %d requests not counted: %s", len(key_ids), exc)
             problem = problem_for(exc) if isinstance(exc, DBAPIError) else None

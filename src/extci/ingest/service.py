@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from extci.builds import repository as builds
 from extci.builds import state
@@ -32,6 +33,8 @@ from extci.ingest.events import EndEvent, ResultEvent, StartEvent
 from extci.keys import repository as keys
 from extci.keys.models import key_status
 from extci.keys.service import INVALID_KEY, LAST_USED_RESOLUTION, AuthenticatedKey
+
+log = logging.getLogger("extci.ingest")
 
 Event = StartEvent | ResultEvent | EndEvent
 
@@ -99,7 +102,9 @@ def ingest_batch(
     answers: list[Outcome | ExtciError | None] = [None] * len(jobs)
     used: set[int] = set()
     # Events of one build keep their order; builds are visited in one global order, so two
-    # writers of the same builds take their row locks in the same order.
+    # writers of the same builds take their row locks in the same order. (A component
+    # delete takes its locks in another order; PostgreSQL then aborts one side, and a
+    # deadlock is retried as a whole batch.)
     order = sorted(
         range(len(jobs)), key=lambda i: (jobs[i][1].component_id, jobs[i][0].pipeline_id)
     )
@@ -115,9 +120,16 @@ def ingest_batch(
             answers[i] = exc
         except DBAPIError as exc:
             problem = problem_for(exc)
-            if problem is None or problem.status >= 500:
-                raise  # the transaction itself is in trouble
+            if problem is not None and problem.status >= 500:
+                raise  # the transaction itself is in trouble: retried, or 503 for all
+            if problem is None:  # a bug of ours: this event alone gets the logged 500
+                log.error("event %s of a batch failed", event.pipeline_id, exc_info=exc)
+                problem = ExtciError("Something went wrong on the server; it was logged.")
             raise EventFailed(i, problem) from exc
+        except SQLAlchemyError as exc:  # e.g. a value the driver could not bind
+            log.error("event %s of a batch failed", event.pipeline_id, exc_info=exc)
+            bug = ExtciError("Something went wrong on the server; it was logged.")
+            raise EventFailed(i, bug) from exc
         used.add(key.id)
     _stamp_last_used(conn, [key_rows[k] for k in sorted(used)], now)
     return [a for a in answers if a is not None]

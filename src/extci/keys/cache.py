@@ -5,7 +5,9 @@ most requests come from a handful of keys: a database read per request would be 
 expensive part of the answer. Entries live ``ttl`` seconds, so a suspend, delete or expiry
 is seen by this first check within that time. The event itself is never stored on a stale
 entry: the writer checks every key's status again inside the event's own transaction
-(:func:`extci.ingest.service.ingest_batch`), so revocation is immediate for what is stored.
+(:func:`extci.ingest.service.ingest_batch`), so a suspend, delete or expiry that committed
+before the batch began is never stored past (on SQLite, whose batches hold the write lock,
+that is every one that committed before the answer).
 
 Changes made through this process's sessions clear the cache when they commit
 (:func:`invalidate_on_commit`). Unknown keys are cached too (as ``None``), so a client
