@@ -115,22 +115,25 @@ def burst(
     go = threading.Barrier(len(attempts))
     with httpx.Client(base_url=server.url, timeout=60) as client:
         token = sign_in_form(client)
+        cookies = dict(client.cookies)
 
-        def one(address_user: tuple[str, str]) -> int:
-            address, username = address_user
+    def one(address_user: tuple[str, str]) -> int:
+        # A client of its own per attempt: every answer re-issues the form's cookie, and a
+        # shared cookie jar would send a newer cookie than ``token`` (a 403, not a guess).
+        address, username = address_user
+        with httpx.Client(base_url=server.url, timeout=60, cookies=cookies) as own:
             go.wait()
             if during is not None:
                 during.set()
             response = post_sign_in(
-                client, token, username, "wrong password", {"X-Forwarded-For": address}
+                own, token, username, "wrong password", {"X-Forwarded-For": address}
             )
-            if response.status_code in (429, 503):
-                assert int(response.headers["retry-after"]) >= 1
-            return response.status_code
+        if response.status_code in (429, 503):
+            assert int(response.headers["retry-after"]) >= 1
+        return response.status_code
 
-        with ThreadPoolExecutor(len(attempts)) as pool:
-            answers = Counter(pool.map(one, attempts))
-    return answers
+    with ThreadPoolExecutor(len(attempts)) as pool:
+        return Counter(pool.map(one, attempts))
 
 
 def test_simultaneous_wrong_passwords_cannot_outrun_the_throttle(
