@@ -98,6 +98,24 @@ class Settings(BaseSettings):
     sign_in_window: Duration = timedelta(minutes=5)
     # Peers whose X-Forwarded-For is believed (the reverse proxy); empty: nobody's.
     trusted_proxies: Networks = ()
+    # Outgoing webhooks (extci.webhooks): refuse loopback, link-local and private targets
+    # unless this is true; give up on a delivery after webhook_retry_for of retries with
+    # exponential backoff (webhook_backoff_min doubling up to webhook_backoff_max).
+    webhook_allow_private: bool = False
+    webhook_timeout: Duration = timedelta(seconds=10)
+    webhook_retry_for: Duration = timedelta(hours=24)
+    webhook_backoff_min: Duration = timedelta(seconds=5)
+    webhook_backoff_max: Duration = timedelta(hours=1)
+    # How often an idle delivery worker looks for due deliveries (other processes' too).
+    webhook_poll_interval: Duration = timedelta(seconds=1)
+    # Deliveries sent side by side by one process (each build's stay in order).
+    webhook_senders: int = Field(4, ge=1, le=32)
+    # How long a process owns a delivery it claimed; past it (a crash) another may send it.
+    webhook_lease: Duration = timedelta(seconds=60)
+    # How long the ingest path reuses its list of subscriptions (other processes' changes).
+    webhook_cache_seconds: float = Field(2.0, ge=0, le=60)
+    # Test aid: a new delivery becomes due this long after the change that caused it.
+    webhook_first_delay: Duration = timedelta(0)
     # The first start prints the generated admin password; tests turn this off.
     create_admin: bool = True
 

@@ -8,6 +8,7 @@ from extci.components.models import Component
 from extci.db import Base
 from extci.ingest.models import RateWindow
 from extci.keys.models import CIKey
+from extci.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "AuditEntry",
@@ -22,4 +23,7 @@ __all__ = [
     "SignInFailure",
     "User",
     "WebSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]
