@@ -156,13 +156,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The server stops taking requests first; then the writer stores what is queued.
+    runtime: Runtime = app.state.runtime
+    runtime.deliveries.start()
     try:
         yield
     finally:
         # By now the server has answered every request or the shutdown grace period is
         # over (and the waiting requests were answered 503): do not linger on a batch
         # that is stuck on the database; nobody is waiting for its answer any more.
-        runtime: Runtime = app.state.runtime
+        await run_in_threadpool(runtime.deliveries.close, CLOSE_SECONDS)
         await run_in_threadpool(runtime.writer.close, CLOSE_SECONDS)
         await run_in_threadpool(runtime.rate_limiter.close)
 
