@@ -35,6 +35,7 @@ from extci.keys.endpoints import router as keys_router
 from extci.openapi import build as build_openapi
 from extci.runtime import Runtime
 from extci.slow_clients import BodyReadTimeout
+from extci.webhooks.endpoints import router as webhooks_router
 
 log = logging.getLogger("extci")
 PROBLEM_JSON = "application/problem+json"
@@ -138,7 +139,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
     app.router.routes.insert(0, WEBHOOK_ROUTE)  # the hot path is matched first
-    for router in (components_router, keys_router, builds_router, accounts_router, audit_router):
+    routers = (
+        components_router,
+        keys_router,
+        builds_router,
+        accounts_router,
+        audit_router,
+        webhooks_router,
+    )
+    for router in routers:
         app.include_router(router, prefix="/api/v1")
     app.include_router(health_router)
     _install_web(app)

@@ -10,6 +10,7 @@ from extci.web.pages.keys import router as keys
 from extci.web.pages.live import router as live
 from extci.web.pages.session import router as session
 from extci.web.pages.users import router as users
+from extci.web.pages.webhooks import router as webhooks
 
 # In this order: the first route that matches a path wins.
-ROUTERS: tuple[APIRouter, ...] = (session, components, keys, builds, live, users)
+ROUTERS: tuple[APIRouter, ...] = (session, components, keys, builds, live, users, webhooks)
