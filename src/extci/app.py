@@ -166,7 +166,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The server stops taking requests first; then the writer stores what is queued.
     runtime: Runtime = app.state.runtime
-    runtime.deliveries.start()
+    if runtime.settings.webhook_deliver:
+        runtime.deliveries.start()
     try:
         yield
     finally:

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     sign_in_window: Duration = timedelta(minutes=5)
     # Peers whose X-Forwarded-For is believed (the reverse proxy); empty: nobody's.
     trusted_proxies: Networks = ()
+    # Whether this process sends webhook deliveries (a process that only ingests or serves
+    # the UI can leave it to the others; the outbox is shared through the database).
+    webhook_deliver: bool = True
     # Outgoing webhooks (extci.webhooks): refuse loopback, link-local and private targets
     # unless this is true; give up on a delivery after webhook_retry_for of retries with
     # exponential backoff (webhook_backoff_min doubling up to webhook_backoff_max).
