@@ -26,6 +26,7 @@ class Receiver:
         self.answers: list[int] = []  # statuses to answer, in turn
         self.delay = 0.0  # seconds to wait before answering
         self.redirect_to: str | None = None
+        self.answer_body: bytes | None = None  # instead of a short JSON summary
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
 
@@ -60,7 +61,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             with receiver.arrived:
                 receiver.requests.append(Received(self.path, headers, body, time.monotonic()))
                 receiver.arrived.notify_all()
-            answer = f'{{"received": {len(receiver.requests)}, "status": {status}}}'.encode()
+            answer = receiver.answer_body or (
+                f'{{"received": {len(receiver.requests)}, "status": {status}}}'.encode()
+            )
             self.send_response(status)
             if receiver.redirect_to:
                 self.send_header("Location", receiver.redirect_to)

@@ -1,0 +1,105 @@
+"""The sender's guard: which addresses it refuses, that it connects to the address it
+checked, does not follow redirects, and gives up after its timeout."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+
+from extci.webhooks import transport
+from tests.support.receiver import receiver
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("127.0.0.1", False),
+        ("127.8.9.10", False),
+        ("::1", False),
+        ("10.0.0.5", False),
+        ("172.16.3.4", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),  # cloud metadata
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("100.64.0.1", False),  # carrier-grade NAT
+        ("0.0.0.0", False),  # noqa: S104 - an address to classify
+        ("224.0.0.1", False),
+        ("::ffff:127.0.0.1", False),  # IPv4-mapped loopback
+        ("192.0.2.1", False),  # documentation
+        ("93.184.216.34", True),
+        ("2606:4700::1111", True),
+    ],
+)
+def test_which_addresses_are_public(address: str, public: bool) -> None:
+    assert transport.is_public(address) is public
+
+
+def test_loopback_is_refused_without_the_setting() -> None:
+    with receiver() as hook:
+        answer = transport.post(hook.url, b"{}", {}, timeout=2, allow_private=False)
+        assert answer.status is None
+        assert answer.error is not None
+        assert "loopback, private or reserved" in answer.error
+        assert hook.requests == []
+
+
+def test_the_checked_address_is_the_one_connected_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS rebinding: a name answers a harmless address when checked and another when
+    connected to. The sender resolves once and connects to what it checked."""
+    real = socket.getaddrinfo
+    answers = iter(["127.0.0.1", "127.0.0.2"])
+    asked: list[str] = []
+
+    def rebinding(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "hooks.rebind.test":
+            asked.append(host)
+            return real(next(answers), port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    with receiver() as hook:
+        url = hook.url.replace("127.0.0.1", "hooks.rebind.test") + "/x"
+        answer = transport.post(url, b"{}", {}, timeout=2, allow_private=True)
+        assert answer.status == 200
+        [got] = hook.requests
+    assert asked == ["hooks.rebind.test"]
+    assert got.headers["host"].startswith("hooks.rebind.test:")  # Host names the host
+
+
+def test_redirects_are_not_followed() -> None:
+    with receiver() as elsewhere, receiver() as hook:
+        hook.answers = [307]
+        hook.redirect_to = elsewhere.url + "/stolen"
+        answer = transport.post(hook.url, b"{}", {}, timeout=2, allow_private=True)
+        assert answer.status == 307
+        assert not answer.ok
+        assert elsewhere.requests == []
+
+
+def test_a_slow_receiver_times_out() -> None:
+    with receiver() as hook:
+        hook.delay = 1.5
+        answer = transport.post(hook.url, b"{}", {}, timeout=0.3, allow_private=True)
+    assert answer.status is None
+    assert answer.error == "timed out after 0.3s"
+    assert answer.latency_ms < 1400
+
+
+def test_only_the_first_kilobyte_of_the_answer_is_kept() -> None:
+    with receiver() as hook:
+        hook.answer_body = b"0123456789" * 1000
+        answer = transport.post(hook.url, b"{}", {}, timeout=2, allow_private=True)
+    assert answer.ok
+    assert answer.excerpt == ("0123456789" * 1000)[: transport.EXCERPT_BYTES]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://example.org/", "http:///nohost", "http://u:p@example.org/", "http://e.org/#frag"],
+)
+def test_urls_that_are_refused_outright(url: str) -> None:
+    with pytest.raises(transport.Refused):
+        transport.check_url(url)
