@@ -64,13 +64,16 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             answer = receiver.answer_body or (
                 f'{{"received": {len(receiver.requests)}, "status": {status}}}'.encode()
             )
-            self.send_response(status)
-            if receiver.redirect_to:
-                self.send_header("Location", receiver.redirect_to)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+            try:
+                self.send_response(status)
+                if receiver.redirect_to:
+                    self.send_header("Location", receiver.redirect_to)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the sender stopped listening (its timeout, or it read enough)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
