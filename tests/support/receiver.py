@@ -55,12 +55,12 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length)
             with receiver.lock:
                 status = receiver.answers.pop(0) if receiver.answers else 200
-            if receiver.delay:
-                time.sleep(receiver.delay)
             headers = {k.lower(): v for k, v in self.headers.items()}
-            with receiver.arrived:
+            with receiver.arrived:  # recorded on arrival, answered after the delay
                 receiver.requests.append(Received(self.path, headers, body, time.monotonic()))
                 receiver.arrived.notify_all()
+            if receiver.delay:
+                time.sleep(receiver.delay)
             answer = receiver.answer_body or (
                 f'{{"received": {len(receiver.requests)}, "status": {status}}}'.encode()
             )
