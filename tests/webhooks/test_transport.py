@@ -4,6 +4,9 @@ checked, does not follow redirects, and gives up after its timeout."""
 from __future__ import annotations
 
 import socket
+import ssl
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -103,3 +106,49 @@ def test_only_the_first_kilobyte_of_the_answer_is_kept() -> None:
 def test_urls_that_are_refused_outright(url: str) -> None:
     with pytest.raises(transport.Refused):
         transport.check_url(url)
+
+
+def _certificate(directory: Path, name: str) -> tuple[Path, Path]:
+    cert, key = directory / f"{name}.pem", directory / f"{name}.key"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-keyout", str(key), "-out", str(cert), "-subj", f"/CN={name}",
+            "-addext", f"subjectAltName=DNS:{name}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_tls_checks_the_name_while_connecting_to_the_checked_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTPS to a pinned address: SNI and the certificate check use the host name."""
+    cert, key = _certificate(tmp_path, "hooks.tls.test")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust this one certificate
+    real = socket.getaddrinfo
+
+    def local(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host.endswith(".tls.test"):
+            return real("127.0.0.1", port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", local)
+    with receiver() as hook:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        hook.server.socket = context.wrap_socket(hook.server.socket, server_side=True)
+        port = hook.url.rsplit(":", 1)[1]
+        good = transport.post(
+            f"https://hooks.tls.test:{port}/x", b"{}", {}, timeout=5, allow_private=True
+        )
+        wrong = transport.post(
+            f"https://other.tls.test:{port}/x", b"{}", {}, timeout=5, allow_private=True
+        )
+    assert good.status == 200, good.error
+    assert wrong.status is None
+    assert wrong.error is not None
+    assert "certificate" in wrong.error.lower()
