@@ -14,7 +14,13 @@ from extci.webhooks.models import (
     WebhookSubscription,
 )
 
-Url = Annotated[str, StringConstraints(min_length=1, max_length=2048), UNICODE_TEXT]
+# What a schema can say of a target; the rest (a valid host and port, an address allowed
+# by EXTCI_WEBHOOK_ALLOW_PRIVATE) the service checks.
+Url = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2048, pattern=r"^https?://[^\s/?#]+[^\s#]*$"),
+    UNICODE_TEXT,
+]
 Description = Annotated[str, StringConstraints(max_length=255), UNICODE_TEXT]
 
 
