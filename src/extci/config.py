@@ -124,6 +124,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
+        if self.webhook_lease <= self.webhook_timeout:
+            # A send still in flight must not be taken over by another process.
+            raise ValueError("EXTCI_WEBHOOK_LEASE must be longer than EXTCI_WEBHOOK_TIMEOUT")
         if self.env == "production":
             if self.secret_key and len(self.secret_key) < 32:
                 raise ValueError("EXTCI_SECRET_KEY must be at least 32 characters in production")

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from extci.config import Settings
 from extci.webhooks import transport
 from tests.support.receiver import receiver
 
@@ -152,3 +153,9 @@ def test_tls_checks_the_name_while_connecting_to_the_checked_address(
     assert wrong.status is None
     assert wrong.error is not None
     assert "certificate" in wrong.error.lower()
+
+
+def test_the_lease_must_outlast_a_send() -> None:
+    with pytest.raises(ValueError, match="EXTCI_WEBHOOK_LEASE"):
+        Settings(webhook_timeout="30s", webhook_lease="30s")
+    assert Settings(webhook_timeout="30s", webhook_lease="31s").webhook_lease.seconds == 31
