@@ -8,9 +8,11 @@ import json
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from extci.db import unit_of_work
+from extci.webhooks import observe
 from extci.webhooks.models import WebhookDelivery
 from tests.conftest import Api
 from tests.support import events as ev
@@ -149,7 +151,11 @@ def test_failures_are_retried_with_backoff_and_the_build_keeps_its_order(hooked:
     assert [a["ok"] for a in start["attempts"]] == [True, False, False]
 
 
-def test_a_delivery_given_up_on_shows_and_can_be_redelivered(make_api: MakeApi) -> None:
+def test_a_delivery_given_up_on_shows_and_can_be_redelivered(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcomes: list[str] = []  # what the metrics hook hears
+    monkeypatch.setattr(observe, "delivery_attempted", outcomes.append)
     api = make_api(webhook_retry_for="1s")
     api.component()
     key = api.key()
@@ -177,6 +183,9 @@ def test_a_delivery_given_up_on_shows_and_can_be_redelivered(make_api: MakeApi) 
     assert got[-1].headers["webhook-id"] == failed["messageId"]  # the same message
     log = eventually(lambda: deliveries(api, sub["id"]), lambda d: d[0]["state"] == "DELIVERED")
     assert log[0]["attempts"][0]["statusCode"] == 200
+    assert outcomes[0] == "failed"
+    assert outcomes[-2:] == ["abandoned", "delivered"]
+    assert set(outcomes) <= set(observe.DELIVERY_OUTCOMES)
     missing = api.client.post(
         f"/api/v1/webhooks/{sub['id']}/deliveries/999999/redeliver", headers=editor
     )

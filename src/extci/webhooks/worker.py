@@ -186,9 +186,9 @@ class DeliveryWorker:
             wait = backoff(attempts, self.settings.backoff_min, self.settings.backoff_max)
             next_at = min(now + wait, row.retry_until)
             if now >= row.retry_until:
-                state, outcome = DeliveryState.FAILED, "failed"
+                state, outcome = DeliveryState.FAILED, "abandoned"
             else:
-                state, outcome = DeliveryState.PENDING, "retrying"
+                state, outcome = DeliveryState.PENDING, "failed"
         attempt = {
             "attempted_at": attempted_at,
             "ok": answer.ok,
@@ -224,4 +224,4 @@ class DeliveryWorker:
             return
         self._depth_at = clock
         with self.engine.connect() as conn, conn.begin():
-            observe.outbox_depth(repository.pending_count(conn))
+            observe.set_outbox_depth(repository.pending_count(conn))
