@@ -56,7 +56,7 @@ def test_a_kill_between_commit_and_send_loses_nothing(tmp_path: Path) -> None:
         "EXTCI_WEBHOOK_FIRST_DELAY": "3s",
         "EXTCI_WEBHOOK_POLL_INTERVAL": "100ms",
         "EXTCI_WEBHOOK_LEASE": "2s",
-        "EXTCI_WEBHOOK_TIMEOUT": "10s",
+        "EXTCI_WEBHOOK_TIMEOUT": "1s",
     }
     with receiver() as hook:
         server = LiveServer(tmp_path / "server", extra_env=env).start()
