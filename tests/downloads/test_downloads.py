@@ -53,4 +53,4 @@ def test_the_component_page_shows_how_to_fetch_the_reporter(api: Api) -> None:
     page = api.client.get("/components/orders-service")
     assert page.status_code == 200
     assert DOWNLOADS.get(PYZ_NAME).sha256 in page.text  # type: ignore[union-attr]
-    assert 'python3 extci.pyz report run -- make' in page.text
+    assert "python3 extci.pyz report run -- make" in page.text

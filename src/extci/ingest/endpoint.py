@@ -1,8 +1,8 @@
 """``POST /ci/webhook``: check the key, read raw bytes, validate once, hand the event
 to the group-commit writer, answer after its batch has committed.
 
-Order of checks: key or identity token (401) → rate limit (429) → media type (415) → size (413) → body (400)
-→ the event's own rules (403/404/409)."""
+Order of checks: key or identity token (401) → rate limit (429) → media type (415) → size
+(413) → body (400) → the event's own rules (403/404/409)."""
 
 from __future__ import annotations
 

@@ -140,6 +140,6 @@ def _popen_in_own_group(command: Sequence[str]) -> subprocess.Popen[bytes]:
     """Start ``command`` as the leader of a new process group (so a signal reaches all of
     it). ``process_group`` is Python 3.11+; the served zipapp runs on 3.9 too, where
     ``setpgrp`` in the child does the same (the reporter has no other threads)."""
-    if sys.version_info >= (3, 11):
+    if sys.version_info >= (3, 11):  # noqa: UP036 - the zipapp runs on 3.9 and 3.10 too
         return subprocess.Popen(list(command), process_group=0)
-    return subprocess.Popen(list(command), preexec_fn=os.setpgrp)  # noqa: PLW1509
+    return subprocess.Popen(list(command), preexec_fn=os.setpgrp)

@@ -47,7 +47,7 @@ from extci.trust.models import TrustPolicy
 log = logging.getLogger("extci.oidc")
 
 # One body for every refused token, so a caller learns nothing about why.
-INVALID_TOKEN = "Missing or invalid identity token (Authorization: Bearer)."
+INVALID_TOKEN = "Missing or invalid identity token (Authorization: Bearer)."  # noqa: S105
 LEEWAY = 30.0
 JWKS_TTL = 600.0
 MIN_REFRESH = 30.0
@@ -163,9 +163,7 @@ class OidcVerifier:
         if not isinstance(issuer, str):
             raise TokenRefused("no iss")
         policies = [
-            p
-            for p in self.policies_for(issuer)
-            if component is None or p.component_id == component
+            p for p in self.policies_for(issuer) if component is None or p.component_id == component
         ]
         if not policies:
             raise TokenRefused(f"no trust policy names the issuer {issuer!r}")
