@@ -26,7 +26,9 @@ def test_trust_policies_from_the_command_line(extci: Extci) -> None:  # noqa: F8
     assert GITHUB in row
     assert "ref=refs/heads/main repository=acme/orders" in row
 
-    no_claim = extci("trust-policies", "create", "orders-service", "--name", "x", "--issuer", GITHUB)
+    no_claim = extci(
+        "trust-policies", "create", "orders-service", "--name", "x", "--issuer", GITHUB
+    )
     assert no_claim.returncode == 1
     assert "/claims" in no_claim.stderr
 
