@@ -44,3 +44,17 @@ def test_the_curl_examples_run_against_a_live_server(live_server: LiveServer) ->
     build = live_server.build("orders-service", "orders-1842")
     assert build["status"] == "SUCCESSFUL"
     assert build["actor"] == {"username": "jdoe", "fullname": None}
+
+
+def test_every_documented_problem_type_is_one_the_server_sends() -> None:
+    from extci import errors
+
+    def subclasses(cls: type) -> list[type]:
+        return [cls, *(s for c in cls.__subclasses__() for s in subclasses(c))]
+
+    slugs = {c.slug for c in subclasses(errors.ExtciError)}
+    documented = set(re.findall(r"urn:extci:problem:([a-z-]+)", DOC.read_text()))
+    assert documented
+    assert documented <= slugs, documented - slugs
+    for code in ("400", "401", "403", "404", "409", "413", "415", "429", "503"):
+        assert f"\n| {code} |" in DOC.read_text(), code

@@ -74,8 +74,8 @@ def generate() -> str:
     for model in (ev.StartEvent, ev.ResultEvent, ev.EndEvent):
         type_name = typing.get_args(model.model_fields["type"].annotation)[0]
         out += [f"#### `{type_name}`", "", *table(model), ""]
-    out += ["#### Result items (`payload`)", "",
-            "Every item has `type` and `\"version\": \"v1\"`; the other fields by type:", ""]  # fmt: skip
+    intro = 'Every item has `type` and `"version": "v1"`; the other fields by type:'
+    out += ["#### Result items (`payload`)", "", intro, ""]
     item_types = typing.get_args(typing.get_args(ev.AnyResultItem)[0])
     assert [typing.get_args(t.model_fields["type"].annotation)[0] for t in item_types] == list(
         ev.RESULT_TYPES
