@@ -138,7 +138,7 @@ async def webhook(request: Request) -> JSONResponse:
         raise
     except DBAPIError as exc:
         # As app.py answers it, but this request was authenticated, so the answer carries
-        # the rate-limit headers too (§7).
+        # the rate-limit headers too (docs/webhook.md, "Rate limit").
         problem = problem_for(exc)
         if problem is None:
             raise
