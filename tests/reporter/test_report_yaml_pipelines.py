@@ -80,8 +80,10 @@ def azure_expand(script: str, env: dict[str, str]) -> str:
 def test_azure_pipeline(live_server: Any, tmp_path: Path, fail: bool) -> None:
     component, env = new_run(live_server, tmp_path)
     pipeline = yaml.safe_load((EXAMPLES / "azure-pipelines" / "azure-pipelines.yml").read_text())
-    env |= {"TF_BUILD": "True", "BUILD_BUILDID": "1234", "BUILD_SOURCEBRANCH": "refs/heads/main",
-            "BUILD_SOURCEVERSION": "9f2c1e7a5b3d", "AGENT_TEMPDIRECTORY": str(tmp_path)}  # fmt: skip
+    env |= {
+        "TF_BUILD": "True", "BUILD_BUILDID": "1234", "BUILD_SOURCEBRANCH": "refs/heads/main",
+        "BUILD_SOURCEVERSION": "9f2c1e7a5b3d", "AGENT_TEMPDIRECTORY": str(tmp_path),
+    }  # fmt: skip
     for name, value in pipeline["variables"].items():
         env[name.upper()] = azure_expand(str(value), env)
     env["EXTCI_COMPONENT"] = component
