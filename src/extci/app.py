@@ -35,6 +35,7 @@ from extci.keys.endpoints import router as keys_router
 from extci.openapi import build as build_openapi
 from extci.runtime import Runtime
 from extci.slow_clients import BodyReadTimeout
+from extci.trust.endpoints import router as trust_router
 
 log = logging.getLogger("extci")
 PROBLEM_JSON = "application/problem+json"
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.insert(0, WEBHOOK_ROUTE)  # the hot path is matched first
     for router in (components_router, keys_router, builds_router, accounts_router, audit_router):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(trust_router, prefix="/api/v1")
     app.include_router(health_router)
     _install_web(app)
 

@@ -100,12 +100,17 @@ class Settings(BaseSettings):
     trusted_proxies: Networks = ()
     # The first start prints the generated admin password; tests turn this off.
     create_admin: bool = True
+    # Test-only: OIDC issuers (trust policies) on plain http, such as a local test issuer.
+    # Refused in production: a token's keys fetched over http prove nothing.
+    oidc_allow_http_issuers: bool = False
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
         if self.env == "production":
             if self.secret_key and len(self.secret_key) < 32:
                 raise ValueError("EXTCI_SECRET_KEY must be at least 32 characters in production")
+            if self.oidc_allow_http_issuers:
+                raise ValueError("EXTCI_OIDC_ALLOW_HTTP_ISSUERS is for tests, not production")
         elif self.env != "development":
             raise ValueError("EXTCI_ENV must be 'development' or 'production'")
         return self
