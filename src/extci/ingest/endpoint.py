@@ -30,6 +30,7 @@ from extci.ingest.events import WIRE_VERSION
 from extci.ingest.parse import parse_event
 from extci.keys import service as keys
 from extci.keys.cache import KeyRecord
+from extci.logs import SCOPE_KEY
 from extci.runtime import Runtime
 
 WEBHOOK_PATH = "/ci/webhook"
@@ -85,6 +86,9 @@ async def webhook(request: Request) -> JSONResponse:
     OpenAPI description is added by :mod:`extci.openapi` from :data:`WEBHOOK_OPENAPI`."""
     runtime: Runtime = request.app.state.runtime
     key = await _authenticate(runtime, request.headers.get("x-codenow-api-key"))
+    log_fields = request.scope.get(SCOPE_KEY)  # the access log's line (extci.logs)
+    if log_fields is not None:
+        log_fields["component"] = key.component_id
     quota = await runtime.rate_limiter.hit(key.id)
     headers = quota.headers()
     try:
@@ -104,6 +108,8 @@ async def webhook(request: Request) -> JSONResponse:
             )
         body = await _read_body(request, runtime.settings.max_body_bytes)
         event = parse_event(body, runtime.limits)
+        if log_fields is not None:
+            log_fields["pipeline_id"] = event.pipeline_id
         try:
             outcome = await runtime.writer.submit((event, key))  # answers once committed
         except asyncio.CancelledError:
