@@ -18,6 +18,8 @@ Never logged: headers (keys, tokens and cookies travel there), query strings, bo
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import logging
 import os
@@ -42,8 +44,22 @@ FIELDS = ("request_id", "method", "path", "status", "duration_ms", "component", 
 __all__ = ["REQUEST_ID", "RequestLog", "logging_config", "new_request_id"]
 
 
+# A generated id is this process's random prefix and a counter: unique, and no system
+# call per request (os.urandom releases the GIL, and the writer thread then holds it).
+_PREFIX = os.urandom(6).hex()
+_COUNTER = itertools.count(1)
+
+
 def new_request_id() -> str:
-    return os.urandom(12).hex()
+    return f"{_PREFIX}{next(_COUNTER):010x}"
+
+
+def _reseed() -> None:  # a forked worker gets a prefix of its own
+    global _PREFIX
+    _PREFIX = os.urandom(6).hex()
+
+
+os.register_at_fork(after_in_child=_reseed)
 
 
 def request_id_from(value: bytes | None) -> str:
@@ -121,6 +137,46 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class LoopBatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that, on the event loop's thread, writes the lines logged during one
+    turn of the loop together, at the end of that turn: under load one write serves many
+    requests (each write is a system call that hands the GIL to the ingest writer thread,
+    and the loop then waits to get it back); when idle a line is written at once. Records
+    from other threads are written directly."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._scheduled = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            super().emit(record)
+            return
+        try:
+            self._pending.append(self.format(record))
+        except Exception:
+            self.handleError(record)
+            return
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._write_pending)
+
+    def _write_pending(self) -> None:
+        self._scheduled = False
+        lines, self._pending = self._pending, []
+        if lines:
+            with self.lock:  # type: ignore[union-attr]
+                self.stream.write(self.terminator.join(lines) + self.terminator)
+                self.stream.flush()
+
+    def flush(self) -> None:
+        self._write_pending()
+        super().flush()
+
+
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -158,7 +214,7 @@ def logging_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
     process): our formatter on stderr for the root logger and uvicorn's loggers."""
     formatter = "json" if log_format == "json" else "text"
     handler = {
-        "class": "logging.StreamHandler",
+        "class": "extci.logs.LoopBatchingHandler",
         "formatter": formatter,
         "filters": ["request_id"],
         "stream": "ext://sys.stderr",
