@@ -55,6 +55,7 @@ lint: install-dev
 	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	$(BIN)/hadolint deploy/Containerfile
 
 format: install-dev
 	$(BIN)/ruff format src tests
