@@ -113,6 +113,7 @@ class RequestLog:
                     status,
                     duration_ms,
                     extra={
+                        "request_id": request_id,
                         "method": scope["method"],
                         "path": scope["path"],
                         "status": status,
