@@ -7,6 +7,7 @@ Order of checks: key (401) → rate limit (429) → media type (415) → size (4
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -84,12 +85,13 @@ async def webhook(request: Request) -> JSONResponse:
     """The hot path, as a plain Starlette endpoint: FastAPI's per-request machinery
     (dependency solving, its exit stack) cost more than the event's own validation. Its
     OpenAPI description is added by :mod:`extci.openapi` from :data:`WEBHOOK_OPENAPI`."""
+    arrived = time.monotonic()  # the queues below bound the wait from here, not their own
     runtime: Runtime = request.app.state.runtime
     key = await _authenticate(runtime, request.headers.get("x-codenow-api-key"))
     log_fields = request.scope.get(SCOPE_KEY)  # the access log's line (extci.logs)
     if log_fields is not None:
         log_fields["component"] = key.component_id
-    quota = await runtime.rate_limiter.hit(key.id)
+    quota = await runtime.rate_limiter.hit(key.id, since=arrived)
     headers = quota.headers()
     try:
         if not quota.allowed:
@@ -111,7 +113,7 @@ async def webhook(request: Request) -> JSONResponse:
         if log_fields is not None:
             log_fields["pipeline_id"] = event.pipeline_id
         try:
-            outcome = await runtime.writer.submit((event, key))  # answers once committed
+            outcome = await runtime.writer.submit((event, key), since=arrived)  # once committed
         except asyncio.CancelledError:
             # The server's shutdown grace period is over: answer "retry later" instead of
             # letting the server send a 500 (the batch may still commit: a retry is then a
