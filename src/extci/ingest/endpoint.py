@@ -31,6 +31,7 @@ from extci.ingest.events import WIRE_VERSION
 from extci.ingest.parse import parse_event
 from extci.keys import service as keys
 from extci.keys.cache import KeyRecord
+from extci.logs import SCOPE_KEY
 from extci.runtime import Runtime
 from extci.trust.oidc import INVALID_TOKEN
 
@@ -103,6 +104,9 @@ async def webhook(request: Request) -> JSONResponse:
         key = await _authenticate_token(runtime, request)
     else:
         key = await _authenticate(runtime, presented)
+    log_fields = request.scope.get(SCOPE_KEY)  # the access log's line (extci.logs)
+    if log_fields is not None:
+        log_fields["component"] = key.component_id
     quota = await runtime.rate_limiter.hit(key.id, since=arrived)
     headers = quota.headers()
     try:
@@ -122,6 +126,8 @@ async def webhook(request: Request) -> JSONResponse:
             )
         body = await _read_body(request, runtime.settings.max_body_bytes)
         event = parse_event(body, runtime.limits)
+        if log_fields is not None:
+            log_fields["pipeline_id"] = event.pipeline_id
         try:
             outcome = await runtime.writer.submit((event, key), since=arrived)  # once committed
         except asyncio.CancelledError:
