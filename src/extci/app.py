@@ -25,16 +25,19 @@ from extci.allow import allowed_methods
 from extci.audit.endpoints import router as audit_router
 from extci.bodylimit import BodyLimit
 from extci.builds.endpoints import router as builds_router
+from extci.builds.retention import RetentionTask
 from extci.components.endpoints import router as components_router
 from extci.config import Settings
 from extci.db import problem_for, unavailable
-from extci.errors import ExtciError, FieldError, ValidationFailed, json_pointer
+from extci.errors import ExtciError, FieldError, ValidationFailed, json_pointer, with_request_id
 from extci.health import router as health_router
 from extci.ingest.endpoint import ROUTE as WEBHOOK_ROUTE
 from extci.keys.endpoints import router as keys_router
+from extci.logs import RequestLog
 from extci.openapi import build as build_openapi
 from extci.runtime import Runtime
 from extci.slow_clients import BodyReadTimeout
+from extci.trust.endpoints import router as trust_router
 from extci.webhooks.endpoints import router as webhooks_router
 
 log = logging.getLogger("extci")
@@ -78,7 +81,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         "detail": str(exc.detail),
     }
     return JSONResponse(
-        body, status_code=exc.status_code, headers=exc.headers, media_type=PROBLEM_JSON
+        with_request_id(body),
+        status_code=exc.status_code,
+        headers=exc.headers,
+        media_type=PROBLEM_JSON,
     )
 
 
@@ -149,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router, prefix="/api/v1")
+    app.include_router(trust_router, prefix="/api/v1")
     app.include_router(health_router)
     _install_web(app)
 
@@ -159,6 +166,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(BodyReadTimeout, seconds=settings.body_read_timeout.total_seconds())
+    # Outermost, around Starlette's own 500 handler too: every answer carries the id.
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: RequestLog(build_stack())  # type: ignore[method-assign]
     return app
 
 
@@ -168,9 +178,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime: Runtime = app.state.runtime
     if runtime.settings.webhook_deliver:
         runtime.deliveries.start()
+    retention = None
+    if runtime.settings.retention is not None:
+        retention = RetentionTask(runtime.engine, runtime.settings.retention)
+        retention.start()
     try:
         yield
     finally:
+        if retention is not None:
+            await retention.stop()
         # By now the server has answered every request or the shutdown grace period is
         # over (and the waiting requests were answered 503): do not linger on a batch
         # that is stuck on the database; nobody is waiting for its answer any more.

@@ -16,6 +16,8 @@ from extci.ingest.ratelimit import RateLimiter, rate_limiter_for
 from extci.ingest.service import Rules
 from extci.ingest.writer import IngestWriter, ingest_writer
 from extci.keys.cache import KeyCache, invalidate_on_commit
+from extci.trust.oidc import OidcVerifier
+from extci.trust.oidc import invalidate_on_commit as forget_policies_on_commit
 from extci.webhooks import outbox as webhook_outbox
 from extci.webhooks.outbox import Outbox, SubscriptionCache
 from extci.webhooks.worker import DeliveryWorker, WorkerSettings
@@ -36,6 +38,7 @@ class Runtime:
     writer: IngestWriter
     deliveries: DeliveryWorker
     key_cache: KeyCache = field(default_factory=KeyCache)
+    oidc: OidcVerifier | None = None  # keyless CI authentication (trust policies)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -56,6 +59,12 @@ class Runtime:
             first_delay=settings.webhook_first_delay,
             on_commit=deliveries.wake,
         )
+        verifier = OidcVerifier(
+            sessions,
+            allow_http=settings.oidc_allow_http_issuers,
+            policy_ttl=settings.key_cache_seconds,
+        )
+        forget_policies_on_commit(sessions, verifier)
         return cls(
             settings=settings,
             engine=engine,
@@ -79,6 +88,7 @@ class Runtime:
             ),
             deliveries=deliveries,
             key_cache=key_cache,
+            oidc=verifier,
         )
 
     def close(self) -> None:
