@@ -237,20 +237,19 @@ _SUCCESSFUL = Build.status == literal_column(f"'{state.SUCCESSFUL}'")
 assert f"status = '{state.SUCCESSFUL}'" == DEPLOYABLE_CONDITION
 
 
-def newest_deployable(
-    session: Session,
+def deployable_query(
     component_id: str,
     *,
     branch: str | None = None,
     version: str | None = None,
     version_prefix: bool = False,
-) -> Build | None:
+) -> Select[Build]:
     """The newest SUCCESSFUL build, optionally on a branch and with a version (exact, or
-    starting with ``version`` when ``version_prefix``). One probe of ix_builds_deployable
-    (with a branch) or ix_builds_component_id_status_id (without), newest first: the cost
-    does not grow with the history. A version filter is checked on the rows that walk
-    meets, so it costs as many rows as there are newer SUCCESSFUL builds that do not match
-    (none, when the newest matches)."""
+    starting with ``version`` when ``version_prefix``). With a branch: one probe of the
+    partial index ix_builds_deployable; without: ix_builds_component_id_status_id; newest
+    first either way, so the cost does not grow with the history. A version filter is
+    checked on the rows that walk meets: it costs as many rows as there are newer
+    SUCCESSFUL builds that do not match (none, when the newest matches)."""
     stmt = select(Build).where(Build.component_id == component_id, _SUCCESSFUL)
     if branch is not None:
         stmt = stmt.where(Build.branch_key == branch_key(branch), Build.branch == branch)
@@ -259,8 +258,12 @@ def newest_deployable(
         stmt = stmt.where(func.substr(Build.build_version, 1, len(version)) == version)
     elif version is not None:
         stmt = stmt.where(Build.build_version == version)
-    stmt = stmt.order_by(Build.id.desc()).limit(1)
-    return session.execute(stmt).scalar_one_or_none()
+    return stmt.order_by(Build.id.desc()).limit(1)
+
+
+def newest_deployable(session: Session, component_id: str, **filters: Any) -> Build | None:
+    """See :func:`deployable_query` (its keyword arguments are the filters)."""
+    return session.execute(deployable_query(component_id, **filters)).scalar_one_or_none()
 
 
 def results_of_types(
