@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     sign_in_window: Duration = timedelta(minutes=5)
     # Peers whose X-Forwarded-For is believed (the reverse proxy); empty: nobody's.
     trusted_proxies: Networks = ()
+    # GET /metrics asks for "Authorization: Bearer <this>" when set; open when empty.
+    metrics_token: str = ""
     # The first start prints the generated admin password; tests turn this off.
     create_admin: bool = True
 
