@@ -225,3 +225,18 @@ def test_stats_of_a_component_without_builds(api: Api, key: str, get: Get) -> No
     assert body["recovery"] == {"days": 30, "count": 0, "medianSeconds": None,
                                 "lastSeconds": None, "failingSince": None}  # fmt: skip
     problem(api.client.get("/api/v1/components/nope/stats", headers=api.token()), 404)
+
+
+def test_the_openapi_document_describes_both_operations(api: Api) -> None:
+    paths = api.client.get("/openapi.json").json()["paths"]
+    deployable = paths["/api/v1/components/{component_id}/deployable"]["get"]
+    assert {p["name"] for p in deployable["parameters"]} >= {"component_id", "branch", "version"}
+    missing = deployable["responses"]["404"]
+    assert "no SUCCESSFUL build" in missing["description"]
+    assert "application/problem+json" in missing["content"]
+    ok = deployable["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/DeployableOut"}
+    stats = paths["/api/v1/components/{component_id}/stats"]["get"]
+    assert stats["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/StatsOut"
+    }
