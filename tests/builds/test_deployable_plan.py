@@ -32,8 +32,8 @@ def test_the_query_plan_walks_an_index_without_sorting(
             assert plan[0].startswith(f"SEARCH builds USING INDEX {index} ("), plan
         else:
             # An empty table: a sequential scan would win on cost, so it is switched off to
-            # ask whether the index can answer the query at all (at scale the planner picks
-            # it by itself: docs/performance.md).
+            # ask whether the index can answer the query at all (at scale the planner
+            # weighs it by its statistics: docs/delivery.md, "What it costs").
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             plan = [row[0] for row in conn.exec_driver_sql("EXPLAIN " + sql)]
             assert f"Index Scan Backward using {index} on builds" in plan[1], plan
