@@ -29,7 +29,7 @@ from extci.builds import repository, state
 from extci.components import service as components
 
 RECENT = 50
-SAMPLE = 2000
+SAMPLE = 1000  # rows read per page view or API call, however long the history
 WINDOWS = (7, 30)
 RECOVERY_WINDOW = 30
 RED = frozenset({state.FAILED, state.INCOMPLETE})
