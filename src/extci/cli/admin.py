@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from extci import clock
+from extci.cli.deployable import FORMATS as DEPLOYABLE_FORMATS
 from extci.cli.output import echo, table, when
 from extci.humanize import duration
 
@@ -547,4 +548,4 @@ def register(sub: Any) -> None:
     p.add_argument("component")
     p.add_argument("--branch", help="only builds of this branch")
     p.add_argument("--version", help="exact version, or a prefix ending in '.' (1.4.)")
-    p.add_argument("--format", choices=["json", "env", "helm-values"], default="json")
+    p.add_argument("--format", choices=DEPLOYABLE_FORMATS, default="json")
