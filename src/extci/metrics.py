@@ -31,6 +31,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client import multiprocess as prometheus_multiprocess
@@ -42,6 +43,10 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 # What became of one attempt to send an outgoing webhook: delivered (2xx), failed (will
 # be retried), abandoned (the retry period is over).
 DELIVERY_OUTCOMES = ("delivered", "failed", "abandoned")
+
+# No "_created" sample beside every counter and histogram: it would double the series for
+# a timestamp Prometheus does not need (the process start time is exported already).
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 WEBHOOK_EVENTS = Counter(
