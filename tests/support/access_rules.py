@@ -324,6 +324,7 @@ RULES: dict[RouteKey, Rule] = {
     # ---- public: probes, the API's description, static files --------------------------
     RouteKey("GET", "/healthz"): rule(PUBLIC, 200),
     RouteKey("GET", "/readyz"): rule(PUBLIC, 200),
+    RouteKey("GET", "/metrics"): rule(PUBLIC, 200),  # EXTCI_METRICS_TOKEN unset
     RouteKey("GET", "/openapi.json"): rule(PUBLIC, 200),
     RouteKey("GET", "/docs"): rule(PUBLIC, 200),
     RouteKey("GET", "/docs/oauth2-redirect"): rule(PUBLIC, 200),
@@ -365,6 +366,9 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("POST", WH + "/deliveries/{delivery_id}/redeliver"): rule(
         EDITOR, 202, _fresh_delivery()
     ),
+    # alpha's one build is still running: nothing deployable, a 404 once access is granted.
+    RouteKey("GET", C + "/deployable"): rule(VIEWER, 404, _alpha),
+    RouteKey("GET", C + "/stats"): rule(VIEWER, 200, _alpha),
     RouteKey("GET", "/api/v1/me"): rule(SIGNED_IN, 200),
     RouteKey("POST", "/api/v1/tokens"): rule(SIGNED_IN, 201, _new_token),
     RouteKey("GET", "/api/v1/tokens"): rule(SIGNED_IN, 200),
