@@ -5,6 +5,7 @@ them still running. Seeded the way people and pipelines would: the JSON API and 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import httpx2 as httpx
 
 from tests.support import events as ev
-from tests.web.live_server import LiveServer, create_users, extci, server_env
+from tests.web.live_server import PASSWORDS, LiveServer, server_env
 
 ORDERS = "orders-service"  # External CI: keys, builds of every status, two running
 PAYMENTS = "payments-lib"  # a library with builds and a key, switched back to the platform
@@ -68,17 +69,52 @@ class Site:
 
 def start_site(tmp: Path) -> Site:
     database = tmp / "extci.db"
-    env = server_env(tmp, f"sqlite:///{database}")
+    env = {**server_env(tmp, f"sqlite:///{database}"), "EXTCI_CREATE_ADMIN": "true"}
     server = LiveServer(env, tmp / "server.log")
     try:
-        create_users(env)
-        token = extci(env, "tokens", "create", "admin", "--name", "seed")
-        site = Site(server, env, database, token)
+        site = Site(server, env, database, _admin_token(server))
+        _users(site)
         _seed(site)
     except BaseException:
         server.stop()
         raise
     return site
+
+
+def _admin_token(server: LiveServer) -> str:
+    """The first admin, as a new operator meets it: the password the server printed once,
+    a sign-in, and a token made in that session (no CLI process to start: seconds saved)."""
+    printed = re.search(r"with password\s+(\S+)", server.log_path.read_text())
+    assert printed, "the server printed no first admin password"
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        form = client.get("/sign-in").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert csrf
+        signed_in = client.post(
+            "/sign-in",
+            data={"username": "admin", "password": printed[1], "csrf_token": csrf[1]},
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        page = client.get("/components").text
+        session_csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert session_csrf
+        made = client.post(
+            "/api/v1/tokens", json={"name": "seed"}, headers={"X-CSRF-Token": session_csrf[1]}
+        )
+        assert made.status_code == 201, made.text
+        token: str = made.json()["token"]
+        return token
+
+
+def _users(site: Site) -> None:
+    """The three users of tests/web/live_server.PASSWORDS (the admin's password changed)."""
+    for username, password in PASSWORDS.items():
+        if username == "admin":
+            site.api("PATCH", "/users/admin", {"password": password})
+        else:
+            site.api(
+                "POST", "/users", {"username": username, "role": username, "password": password}
+            )
 
 
 def _seed(site: Site) -> None:
