@@ -25,9 +25,9 @@ def create_component(page: Page) -> None:
     form.get_by_label("Id").fill("Orders Service")
     form.get_by_label("Display name").fill("Orders service")
     form.get_by_label("Display name").focus()  # leaving the id field validates it inline
-    expect(form.locator("#new-id-error")).to_contain_text("lowercase letters")
+    expect(form.locator("#id-error")).to_contain_text("lowercase letters")
     form.get_by_label("Id").fill(COMPONENT)
-    expect(form.locator("#new-id-error")).to_have_count(0)
+    expect(form.locator("#id-error")).to_have_count(0)
     form.get_by_role("button", name="Create component").click()
     expect(page.get_by_role("heading", name=re.compile("Orders service"))).to_be_visible()
 

@@ -199,7 +199,7 @@
     each(document, "form[data-validate]", function (form) {
       var inputs = form.querySelectorAll("input:not([type=hidden]):not([type=radio])");
       function check(input) {
-        var id = input.id + "-error";
+        var id = (input.name || input.id) + "-error";  // the id the server gives it too
         var message = document.getElementById(id);
         if (input.validity.valid) {
           if (message) { message.remove(); }
@@ -221,7 +221,10 @@
         return false;
       }
       Array.prototype.forEach.call(inputs, function (input) {
-        input.addEventListener("blur", function () { if (input.value) { check(input); } });
+        // Leaving a field checks it once it was changed (a server's error stays till then).
+        input.addEventListener("blur", function () {
+          if (input.value && input.value !== input.defaultValue) { check(input); }
+        });
         input.addEventListener("input", function () {
           if (input.getAttribute("aria-invalid")) { check(input); }
         });
@@ -387,10 +390,20 @@
     cleanUrl();
     dialogOpeners();
     copyButtons();
-    modalOnLoad();
-    placeFocus();
     inlineValidation();
     live();
+    // Chrome moves focus back to the body as a document finishes loading: focus placed
+    // before "load" is lost (the new key's dialog opened with nothing focused). So after.
+    if (document.readyState === "complete") {
+      settle();
+    } else {
+      window.addEventListener("load", settle);
+    }
+  }
+
+  function settle() {
+    modalOnLoad();
+    placeFocus();
   }
 
   if (document.readyState === "loading") {
