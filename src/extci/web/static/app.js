@@ -272,14 +272,31 @@
       var key = keyOf(child);
       if (key) { keyed[child.nodeName + "#" + key] = child; }
     });
+    var wantedNodes = Array.prototype.slice.call(next.childNodes);
+    var stays = {};
+    wantedNodes.forEach(function (wanted) {
+      var key = keyOf(wanted);
+      if (key) { stays[wanted.nodeName + "#" + key] = true; }
+    });
+    function keeps(node) { var key = keyOf(node); return key && stays[node.nodeName + "#" + key]; }
     var cursor = parent.firstChild;
-    Array.prototype.slice.call(next.childNodes).forEach(function (wanted) {
+    wantedNodes.forEach(function (wanted) {
       var key = keyOf(wanted), match = null;
       if (key) {
         match = keyed[wanted.nodeName + "#" + key] || null;
       } else if (cursor && !keyOf(cursor) && cursor.nodeType === wanted.nodeType &&
                  cursor.nodeName === wanted.nodeName) {
         match = cursor;
+      }
+      if (match && match !== cursor) {
+        // Drop what stands before the match (nothing later wants it) rather than move the
+        // match: moving a node takes focus out of it.
+        var between = [], node = cursor;
+        while (node && node !== match) { between.push(node); node = node.nextSibling; }
+        if (node === match && !between.some(keeps)) {
+          between.forEach(function (gone) { parent.removeChild(gone); });
+          cursor = match;
+        }
       }
       if (match) {
         if (match === cursor) { cursor = cursor.nextSibling; } else { parent.insertBefore(match, cursor); }
