@@ -15,13 +15,16 @@ AXE = ROOT / "tools" / "axe-core" / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.1 levels A and AA.
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
-RUN = """async (tags) => {
-  const result = await axe.run(document, {
-    runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
-  return result.violations.map((v) => ({
+# Started without waiting (start), collected later (collect): the pages of several walks
+# run axe side by side in their renderers while the test drives another page.
+START = """(tags) => {
+  window.__axe = axe.run(document, {
+    runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] }
+  ).then((result) => result.violations.map((v) => ({
     id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + ": " + n.failureSummary) }));
+    nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + ": " + n.failureSummary) })));
 }"""
+COLLECT = "() => window.__axe"
 
 
 def require_axe() -> None:
@@ -39,6 +42,15 @@ def inject(context: BrowserContext) -> None:
     context.add_init_script(path=str(AXE))
 
 
-def violations(page: Page) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = page.evaluate(RUN, TAGS)
+def start(page: Page) -> None:
+    page.evaluate(START, TAGS)
+
+
+def collect(page: Page) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = page.evaluate(COLLECT)
     return found
+
+
+def violations(page: Page) -> list[dict[str, Any]]:
+    start(page)
+    return collect(page)
