@@ -147,6 +147,11 @@ def journey(page: Page) -> None:
     assert 0 <= notice_box["y"] < DESKTOP["height"], notice_box  # in view
     expect(row).to_contain_text("Suspended")
     assert "done=" not in page.url
+    tab_to(page, "#keys-table button[type=submit]")  # now Resume
+    page.keyboard.press("Enter")
+    expect(page.locator("#notice")).to_contain_text("resumed")
+    expect(page.locator("#notice")).to_be_focused()
+    expect(row).to_contain_text("Active")
 
     # Delete starts on Cancel: Enter twice deletes nothing.
     tab_to(page, "#keys-table a[data-dialog]")
@@ -177,6 +182,17 @@ def journey(page: Page) -> None:
     if not was_open:
         page.keyboard.press("Enter")
     tab_to(page, "#curl-example")
+
+    # Filter the history by keyboard: the page comes back at the history.
+    page.goto(f"/components/{ORDERS}")
+    tab_to(page, "#status-filter")
+    page.keyboard.press("ArrowDown")  # "Building"
+    tab_to(page, "#history button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"status=BUILDING"))
+    expect(page.locator("#builds tbody tr").first).to_have_attribute("data-status", "BUILDING")
+    page.keyboard.press("Tab")
+    expect(page.locator("#history :focus")).to_have_count(1)
 
     # A build page by keyboard, and back; then sign out.
     page.goto(f"/components/{ORDERS}")
@@ -213,5 +229,38 @@ def test_a_phone_reaches_the_actions_too(playwright_browser: Browser, site: Site
         assert small == [], small
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= MOBILE["width"], f"the page scrolls sideways ({width} px)"
+    finally:
+        page.context.close()
+
+
+def test_an_admin_by_keyboard(playwright_browser: Browser, site: Site) -> None:
+    """Deactivate and delete-token confirmations open on Cancel; Escape returns focus."""
+    page = keyboard_page(playwright_browser, site)
+    try:
+        page.goto("/sign-in")
+        page.keyboard.type("admin")
+        page.keyboard.press("Tab")
+        page.keyboard.type(PASSWORDS["admin"])
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", name="Components", exact=True)).to_be_visible()
+        tab_to(page, ".top a[href='/users']")
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
+        opener = '[data-dialog="deactivate-viewer"]'
+        tab_to(page, opener)
+        page.keyboard.press("Space")
+        expect(page.locator("#deactivate-viewer button[value=cancel]")).to_be_focused()
+        expect(page.locator("#deactivate-viewer button.danger")).to_have_text("Deactivate viewer")
+        page.keyboard.press("Escape")
+        expect(page.locator(opener)).to_be_focused()
+        tab_to(page, 'tr[data-user="admin"] a[href="/users/admin"]', backwards=True)
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", name="admin", exact=True)).to_be_visible()
+        tab_to(page, "#tokens-table a[data-dialog]")
+        page.keyboard.press("Enter")
+        expect(page.locator("#tokens-table dialog[open] button[value=cancel]")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.locator("#tokens-table dialog[open]")).to_have_count(0)
+        expect(page.locator("#tokens-table a[data-dialog]").first).to_be_focused()
     finally:
         page.context.close()
