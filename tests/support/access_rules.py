@@ -246,6 +246,7 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/docs/oauth2-redirect"): rule(PUBLIC, 200),
     RouteKey("GET", "/redoc"): rule(PUBLIC, 200),
     RouteKey("GET", "/static/{path:path}"): rule(PUBLIC, 200, _static),
+    RouteKey("GET", "/favicon.ico"): rule(PUBLIC, 200),
     # ---- the webhook: a CI key, for its own component only -----------------------------
     RouteKey("POST", "/ci/webhook"): rule(
         WEBHOOK, 200, _webhook_event, variants=("start", "result", "end")
