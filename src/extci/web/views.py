@@ -30,7 +30,7 @@ async def favicon() -> Response:
     return FileResponse(
         r.STATIC / "favicon.svg",
         media_type="image/svg+xml",
-        headers={"cache-control": "public, max-age=86400"},
+        headers={"cache-control": "public, max-age=86400", "x-content-type-options": "nosniff"},
     )
 
 
