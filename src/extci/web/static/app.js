@@ -188,6 +188,8 @@
   // just done (a dialog opened on load places focus itself).
   function placeFocus() {
     if (document.querySelector("dialog[open]")) { return; }
+    var active = document.activeElement;
+    if (active && active !== document.body) { return; }  // autofocus, or the person was quicker
     var invalid = document.querySelector("main [aria-invalid=true]");
     if (invalid) { invalid.focus(); return; }
     var notice = document.getElementById("notice");
