@@ -78,6 +78,15 @@ def build_pages(page: Page, site: Site) -> Iterator[str]:
         yield f"build {status}"
 
 
+def linked_pages(page: Page, links: str) -> Iterator[str]:
+    """The pages ``links`` (a selector) lead to, each visited: pages other features add
+    (a component's webhooks, an admin's list) are checked without naming them here."""
+    hrefs = page.eval_on_selector_all(links, "els => els.map(e => e.getAttribute('href'))")
+    for href in dict.fromkeys(hrefs):
+        page.goto(href)
+        yield f"linked page {href}"
+
+
 def walk_anonymous(page: Page, site: Site, width: str) -> Iterator[str]:
     page.goto("/sign-in")
     yield "sign-in"
@@ -98,6 +107,8 @@ def walk_editor(page: Page, site: Site, width: str) -> Iterator[str]:
 
     page.goto(f"/components/{ORDERS}")
     yield "component, External CI, builds and keys"
+    yield from linked_pages(page, ".page-head a[href]")
+    page.goto(f"/components/{ORDERS}")
     open_dialog(page, "#mode-button", "#mode-dialog")
     yield "dialog: switch back to platform builds"
     close_dialog(page, "#mode-dialog")
@@ -162,6 +173,8 @@ def walk_viewer(page: Page, site: Site, width: str) -> Iterator[str]:
         page.goto(f"/components/{cid}")
         expect(page.locator("#viewer-hint")).to_be_visible()
         yield f"component {cid}"
+    page.goto(f"/components/{ORDERS}")
+    yield from linked_pages(page, ".page-head a[href]")
     yield from build_pages(page, site)
     page.goto(f"/components/{ORDERS}/keys/new")
     yield "403"
@@ -170,6 +183,7 @@ def walk_viewer(page: Page, site: Site, width: str) -> Iterator[str]:
 
 
 def walk_admin(page: Page, site: Site, width: str) -> Iterator[str]:
+    yield from linked_pages(page, ".top nav a:not([href='/users'])")
     page.goto("/users")
     yield "users"
     open_dialog(page, '[data-dialog="deactivate-viewer"]', "#deactivate-viewer")
