@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 from datetime import timedelta
+from enum import StrEnum
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -33,6 +34,22 @@ def parse_duration(value: Any) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def parse_optional_duration(value: Any) -> timedelta | None:
+    """A duration, or None for an empty value or ``off``."""
+    if value is None or str(value).strip().lower() in ("", "off", "0"):
+        return None
+    duration = parse_duration(value)
+    if duration <= timedelta(0):
+        raise ValueError("expected a positive duration such as 180d")
+    return duration
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
 
 Network = IPv4Network | IPv6Network
 
@@ -100,12 +117,24 @@ class Settings(BaseSettings):
     trusted_proxies: Networks = ()
     # The first start prints the generated admin password; tests turn this off.
     create_admin: bool = True
+    # Test-only: OIDC issuers (trust policies) on plain http, such as a local test issuer.
+    # Refused in production: a token's keys fetched over http prove nothing.
+    oidc_allow_http_issuers: bool = False
+    # Server processes sharing the port (PostgreSQL only: SQLite is one process by design).
+    workers: int = Field(1, ge=1, le=64)
+    # "text" (people) or "json" (one object per line, for a log collector).
+    log_format: LogFormat = LogFormat.TEXT
+    # Builds whose last event is older than this are pruned in the background (off when
+    # unset); see extci.builds.retention for what is always kept.
+    retention: Annotated[timedelta | None, BeforeValidator(parse_optional_duration)] = None
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
         if self.env == "production":
             if self.secret_key and len(self.secret_key) < 32:
                 raise ValueError("EXTCI_SECRET_KEY must be at least 32 characters in production")
+            if self.oidc_allow_http_issuers:
+                raise ValueError("EXTCI_OIDC_ALLOW_HTTP_ISSUERS is for tests, not production")
         elif self.env != "development":
             raise ValueError("EXTCI_ENV must be 'development' or 'production'")
         return self

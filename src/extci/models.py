@@ -8,6 +8,7 @@ from extci.components.models import Component
 from extci.db import Base
 from extci.ingest.models import RateWindow
 from extci.keys.models import CIKey
+from extci.trust.models import TrustPolicy, TrustRateWindow
 
 __all__ = [
     "AuditEntry",
@@ -20,6 +21,8 @@ __all__ = [
     "PersonalAccessToken",
     "RateWindow",
     "SignInFailure",
+    "TrustPolicy",
+    "TrustRateWindow",
     "User",
     "WebSession",
 ]

@@ -15,6 +15,8 @@ from extci.ingest.ratelimit import RateLimiter, rate_limiter_for
 from extci.ingest.service import Rules
 from extci.ingest.writer import IngestWriter, ingest_writer
 from extci.keys.cache import KeyCache, invalidate_on_commit
+from extci.trust.oidc import OidcVerifier
+from extci.trust.oidc import invalidate_on_commit as forget_policies_on_commit
 
 
 def engine_for(settings: Settings) -> Engine:
@@ -31,6 +33,7 @@ class Runtime:
     rate_limiter: RateLimiter
     writer: IngestWriter
     key_cache: KeyCache = field(default_factory=KeyCache)
+    oidc: OidcVerifier | None = None  # keyless CI authentication (trust policies)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -42,6 +45,12 @@ class Runtime:
         )
         key_cache = KeyCache(settings.key_cache_seconds)
         invalidate_on_commit(sessions, key_cache)
+        verifier = OidcVerifier(
+            sessions,
+            allow_http=settings.oidc_allow_http_issuers,
+            policy_ttl=settings.key_cache_seconds,
+        )
+        forget_policies_on_commit(sessions, verifier)
         return cls(
             settings=settings,
             engine=engine,
@@ -63,6 +72,7 @@ class Runtime:
                 queue_limit=settings.ingest_queue_limit,
             ),
             key_cache=key_cache,
+            oidc=verifier,
         )
 
     def close(self) -> None:

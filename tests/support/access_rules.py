@@ -233,8 +233,46 @@ def _webhook_event(w: World, _p: Principal, variant: str) -> Call:
     return Call(json=event, expect={"other_key": frozenset({404})})
 
 
+def _trust_policy_body(w: World) -> dict[str, object]:
+    return {"name": w.unique("oidc"), "issuer": "https://token.actions.githubusercontent.com",
+            "audience": "extci", "claims": {"repository": "acme/orders"}}  # fmt: skip
+
+
+def _new_trust_policy_api(w: World, _p: Principal, _v: str) -> Call:
+    return Call({"component_id": "alpha"}, json=_trust_policy_body(w))
+
+
+def _new_trust_policy_form(w: World, _p: Principal, _v: str) -> Call:
+    body = _trust_policy_body(w)
+    form = {**body, "claims": "repository=acme/orders"}
+    return Call({"component_id": "alpha"}, form={k: str(v) for k, v in form.items()})
+
+
+def _fresh_trust_policy(*, form: bool = False) -> Prepare:
+    def prepare(w: World, _p: Principal, _v: str) -> Call:
+        from extci.audit.service import Actor
+        from extci.db import unit_of_work
+        from extci.trust import service as trust
+
+        body = _trust_policy_body(w)
+        with unit_of_work(w.runtime.sessions, write=True) as session:
+            policy = trust.create(
+                session, "alpha", name=str(body["name"]), issuer=str(body["issuer"]),
+                audience="extci", claims={"repository": "acme/orders"}, actor=Actor.cli(),
+            )  # fmt: skip
+            policy_id = policy.id
+        return Call({"component_id": "alpha", "policy_id": policy_id}, form={} if form else None)
+
+    return prepare
+
+
+def _download(_w: World, _p: Principal, _v: str) -> Call:
+    return Call({"name": "extci-report.pyz"})
+
+
 C = "/api/v1/components/{component_id}"
 K = C + "/ci-keys/{key_id}"
+T = C + "/trust-policies"
 W = "/components/{component_id}"
 
 RULES: dict[RouteKey, Rule] = {
@@ -247,6 +285,10 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/redoc"): rule(PUBLIC, 200),
     RouteKey("GET", "/static/{path:path}"): rule(PUBLIC, 200, _static),
     RouteKey("GET", "/favicon.ico"): rule(PUBLIC, 200),
+    # the reporter, served to CI jobs before they hold any credential
+    RouteKey("GET", "/downloads/"): rule(PUBLIC, 200),
+    RouteKey("GET", "/downloads"): rule(PUBLIC, 200),
+    RouteKey("GET", "/downloads/{name}"): rule(PUBLIC, 200, _download),
     # ---- the webhook: a CI key, for its own component only -----------------------------
     RouteKey("POST", "/ci/webhook"): rule(
         WEBHOOK, 200, _webhook_event, variants=("start", "result", "end")
@@ -263,6 +305,10 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("POST", K + "/suspend"): rule(EDITOR, 200, _fresh_key()),
     RouteKey("POST", K + "/resume"): rule(EDITOR, 200, _fresh_key(suspended=True)),
     RouteKey("DELETE", K): rule(EDITOR, 204, _fresh_key()),
+    RouteKey("POST", T): rule(EDITOR, 201, _new_trust_policy_api),
+    RouteKey("GET", T): rule(VIEWER, 200, _alpha),
+    RouteKey("GET", T + "/{policy_id}"): rule(VIEWER, 200, _fresh_trust_policy()),
+    RouteKey("DELETE", T + "/{policy_id}"): rule(EDITOR, 204, _fresh_trust_policy()),
     RouteKey("GET", C + "/builds"): rule(VIEWER, 200, _alpha),
     RouteKey("GET", C + "/builds/{pipeline_id:path}"): rule(VIEWER, 200, _alpha_build),
     RouteKey("GET", "/api/v1/me"): rule(SIGNED_IN, 200),
@@ -305,6 +351,10 @@ RULES: dict[RouteKey, Rule] = {
     ),
     RouteKey("GET", W + "/keys/{key_id}/delete"): rule(EDITOR, 200, _alpha_key),
     RouteKey("POST", W + "/keys/{key_id}/delete"): rule(EDITOR, 303, _fresh_key(form=True)),
+    RouteKey("POST", W + "/trust-policies"): rule(EDITOR, 303, _new_trust_policy_form),
+    RouteKey("POST", W + "/trust-policies/{policy_id}/delete"): rule(
+        EDITOR, 303, _fresh_trust_policy(form=True)
+    ),
     RouteKey("GET", W + "/builds/{pipeline_id:path}"): rule(VIEWER, 200, _alpha_build),
     RouteKey("GET", W + "/build"): rule(VIEWER, 200, _alpha_build_by_query),
     RouteKey("GET", W + "/live"): rule(VIEWER, 200, _alpha),

@@ -124,7 +124,7 @@ def _run(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
 def cmd_serve(args: argparse.Namespace) -> int:
     from extci.server import serve
 
-    return serve(host=args.host, port=args.port)
+    return serve(host=args.host, port=args.port, workers=args.workers)
 
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
@@ -453,6 +453,7 @@ def register(sub: Any) -> None:
     serve = add(sub, "serve", cmd_serve, help="apply migrations and start the server")
     serve.add_argument("--host", default=None, help="interface (default EXTCI_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default EXTCI_PORT or 8080)")
+    serve.add_argument("--workers", type=int, default=None, help="processes (EXTCI_WORKERS or 1)")
 
     db = group("db", "database schema")
     add(db, "upgrade", cmd_db_upgrade, help="apply migrations")

@@ -185,18 +185,19 @@ def _exit_code_for(status: int) -> ExitCode:
 
 def post_event(
     base_url: str,
-    ci_key: str,
+    credentials: dict[str, str],
     body: bytes,
     policy: RetryPolicy,
     log: Callable[[str], None],
 ) -> dict[str, Any]:
-    """Send ``body``; return the server's JSON answer or raise ``ReporterError``."""
+    """Send ``body`` with the ``credentials`` headers (a CI key, or an identity token);
+    return the server's JSON answer or raise ``ReporterError``."""
     url = base_url.rstrip("/") + "/ci/webhook"
     if not url.startswith(("http://", "https://")):
         raise ReporterError(
             f"EXTCI_URL must start with http:// or https://: {base_url}", ExitCode.USAGE
         )
-    headers = {"Content-Type": MEDIA_TYPE, "Accept": MEDIA_TYPE, "X-Codenow-Api-Key": ci_key}
+    headers = {"Content-Type": MEDIA_TYPE, "Accept": MEDIA_TYPE, **credentials}
     deadline = time.monotonic() + policy.retry_for
     attempt = 0
     while True:
