@@ -190,7 +190,7 @@
     if (document.querySelector("dialog[open]")) { return; }
     var active = document.activeElement;
     if (active && active !== document.body) { return; }  // autofocus, or the person was quicker
-    var invalid = document.querySelector("main [aria-invalid=true]");
+    var invalid = document.querySelector("main [aria-invalid=true], main .error-box[tabindex]");
     if (invalid) { invalid.focus(); return; }
     var notice = document.getElementById("notice");
     if (notice) { notice.focus(); }
