@@ -95,6 +95,8 @@ def walk_anonymous(page: Page, site: Site, width: str) -> Iterator[str]:
     page.locator("#password").press("Enter")
     expect(page.locator("#sign-in-error")).to_be_visible()
     yield "sign-in with an error"
+    page.goto("/downloads/")
+    yield "downloads"
 
 
 def walk_editor(page: Page, site: Site, width: str) -> Iterator[str]:
@@ -145,6 +147,19 @@ def walk_editor(page: Page, site: Site, width: str) -> Iterator[str]:
     page.locator("#howto-fold > summary").click()
     expect(page.locator("#curl-example")).to_be_visible()
     yield "component: how to send events unfolded"
+    trust = page.locator("#trust-form")
+    page.locator("#trust-name").fill(f"github-{width}")
+    page.locator("#trust-issuer").fill("not a url")
+    page.locator("#trust-claims").fill("repository=acme/orders")
+    trust.get_by_role("button", name="Add trust policy").click()
+    expect(page.locator("#trust-error")).to_be_visible()
+    yield "trust policy: an error"
+    page.locator("#trust-issuer").fill("https://token.actions.githubusercontent.com")
+    trust.get_by_role("button", name="Add trust policy").click()
+    expect(page.locator(f'#trust-table:has-text("github-{width}")')).to_be_visible()
+    yield "trust policies listed"
+    page.goto("/downloads/")
+    yield "downloads"
 
     page.goto(f"/components/{PAYMENTS}")
     yield "component, platform, builds and keys"
