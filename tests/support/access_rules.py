@@ -330,6 +330,7 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("GET", "/docs/oauth2-redirect"): rule(PUBLIC, 200),
     RouteKey("GET", "/redoc"): rule(PUBLIC, 200),
     RouteKey("GET", "/static/{path:path}"): rule(PUBLIC, 200, _static),
+    RouteKey("GET", "/favicon.ico"): rule(PUBLIC, 200),
     # the reporter, served to CI jobs before they hold any credential
     RouteKey("GET", "/downloads/"): rule(PUBLIC, 200),
     RouteKey("GET", "/downloads"): rule(PUBLIC, 200),
