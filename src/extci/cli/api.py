@@ -45,7 +45,9 @@ def every(api: Api, route: str, query: Query | None = None) -> Iterator[Any]:
     """Every item of a list, following ``nextCursor`` page after page."""
     cursor: str | None = None
     while True:
-        page = api.call("GET", route, query={**(query or {}), "limit": PAGE_LIMIT, "cursor": cursor})
+        page = api.call(
+            "GET", route, query={**(query or {}), "limit": PAGE_LIMIT, "cursor": cursor}
+        )
         yield from page["items"]
         cursor = page.get("nextCursor")
         if not cursor:

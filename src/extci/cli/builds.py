@@ -66,10 +66,7 @@ def render_detail(d: dict[str, Any]) -> list[str]:
         f"  started:    {when(d['startedAt'])}",
         f"  ended:      {when(d['endedAt'])}  ({duration(d['durationSeconds'])})",
         "Required results:",
-        *(
-            f"  [{'x' if r['satisfied'] else ' '}] {r['requirement']}"
-            for r in d["requiredResults"]
-        ),
+        *(f"  [{'x' if r['satisfied'] else ' '}] {r['requirement']}" for r in d["requiredResults"]),
         "Results:",
         *(
             f"  {r['type']}: "
@@ -78,7 +75,8 @@ def render_detail(d: dict[str, Any]) -> list[str]:
         ),
         "Events:",
         *(
-            f"  {when(e['receivedAt'])}  {e['type']}" + (f"  {e['summary']}" if e["summary"] else "")
+            f"  {when(e['receivedAt'])}  {e['type']}"
+            + (f"  {e['summary']}" if e["summary"] else "")
             for e in d["events"]
         ),
     ]

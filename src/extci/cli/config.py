@@ -16,7 +16,7 @@ from pathlib import Path
 from extci.cli.errors import CliError, ExitCode
 
 URL_VARIABLE = "EXTCI_URL"
-TOKEN_VARIABLE = "EXTCI_TOKEN"
+TOKEN_VARIABLE = "EXTCI_TOKEN"  # noqa: S105 - a variable name
 
 
 @dataclass(frozen=True)

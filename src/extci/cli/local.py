@@ -109,7 +109,7 @@ def routes() -> tuple[Route, ...]:
                 response = TypeAdapter(route.response_model) if route.response_model else None
                 found.append(
                     Route(
-                        frozenset(route.methods),
+                        frozenset(route.methods or ()),
                         route.path,
                         route.path_regex,
                         route.endpoint,
@@ -139,9 +139,7 @@ def _validated(param: _Param, value: Any) -> Any:
 
 
 class LocalApi:
-    def __init__(
-        self, settings: Settings, engine: Engine, sessions: sessionmaker[Session]
-    ) -> None:
+    def __init__(self, settings: Settings, engine: Engine, sessions: sessionmaker[Session]) -> None:
         self.settings = settings
         self.engine = engine
         self.sessions = sessions

@@ -38,7 +38,9 @@ def cmd_login(args: argparse.Namespace) -> int:
     else:
         emit(args, {**me, "server": url}, lambda _: [])
     if os.environ.get(config.TOKEN_VARIABLE):
-        echo(f"extci: note: {config.TOKEN_VARIABLE} is set and overrides this login", file=sys.stderr)
+        echo(
+            f"extci: note: {config.TOKEN_VARIABLE} is set and overrides this login", file=sys.stderr
+        )
     return 0
 
 
@@ -74,7 +76,9 @@ def cmd_whoami(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     p = add(sub, "login", cmd_login, help="sign in to a server with a personal access token")
-    p.add_argument("--server", required=True, metavar="URL", help="the server, e.g. https://ci.example.com")
+    p.add_argument(
+        "--server", required=True, metavar="URL", help="the server, e.g. https://ci.example.com"
+    )
     p.add_argument(
         "--token-stdin",
         action="store_true",
