@@ -115,7 +115,7 @@ READS = [
     ["builds", "list", "orders", "--status", "GREEN"],
     ["audit", "list", "--action", "key.stolen"],
     ["users", "deactivate", "tester"],
-    ["tokens", "delete", "--user", "tester", "999"],
+    ["tokens", "delete", "--user", "vera", "999"],
 ]
 
 
@@ -161,7 +161,7 @@ def test_every_family_prints_the_same_remotely_as_locally(server: LiveServer, mo
         "orders  Orders  application-component  external" in by_command["components list"]["stdout"]
     )
     assert "missing" not in by_command[f"builds show orders {p1}"]["stdout"]
-    assert "container, helm" in by_command[f"builds show orders {p1}"]["stdout"]
+    assert "container, git-revision, helm" in by_command[f"builds show orders {p1}"]["stdout"]
     assert json.loads(by_command["builds list orders -o json"]["stdout"])[0]["pipelineId"] == p2
     codes = [a["rc"] for a in remote[-9:]]
     assert codes == [66, 65, 65, 66, 66, 65, 65, 65, 66]
@@ -258,3 +258,68 @@ def test_login_whoami_logout_round_trip(server: LiveServer, tmp_path: Path) -> N
     after = run(env, tmp_path, "whoami")
     assert after.returncode == 78
     assert after.stderr.count("\n") == 1
+
+
+@pytest.fixture(scope="session")
+def reporter_only_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with the base package only (no server extra): what a laptop or a CI
+    image gets from ``pip install`` of extci. One per test session."""
+    root = tmp_path_factory.mktemp("reporter-only")
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    project = Path(__file__).parents[2]
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "-q",
+            "--no-deps",
+            str(project),
+        ],
+        check=True,
+        timeout=300,
+    )
+    return venv / "bin" / "extci"
+
+
+def test_a_reporter_only_install_answers_in_one_line_and_works_remotely(
+    reporter_only_install: Path, server: LiveServer, tmp_path: Path
+) -> None:
+    env = clean_env(tmp_path)
+    probe = subprocess.run(
+        [str(reporter_only_install.parent / "python"), "-c", "import sqlalchemy"],
+        capture_output=True,
+        check=False,
+    )
+    assert probe.returncode != 0  # the server's dependencies are really absent
+    for argv in (["components", "list"], ["keys", "list", "orders"], ["db", "upgrade"]):
+        done = subprocess.run(
+            [str(reporter_only_install), *argv],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 78, (argv, done.stderr)
+        assert done.stdout == ""
+        assert done.stderr.count("\n") == 1, done.stderr
+        assert "pip install 'extci[server]'" in done.stderr
+    remote = env | {"EXTCI_URL": server.url, "EXTCI_TOKEN": server.token}
+    done = subprocess.run(
+        [str(reporter_only_install), "users", "list"],
+        capture_output=True,
+        text=True,
+        env=remote,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("USERNAME ")
+    assert re.search(r"^tester +admin +active ", done.stdout, re.MULTILINE)

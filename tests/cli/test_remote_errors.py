@@ -20,7 +20,9 @@ ANSWERS: dict[str, tuple[int, dict[str, str], bytes]] = {}
 
 
 def problem(status: int, detail: str) -> bytes:
-    return json.dumps({"type": "about:blank", "title": "x", "status": status, "detail": detail}).encode()
+    return json.dumps(
+        {"type": "about:blank", "title": "x", "status": status, "detail": detail}
+    ).encode()
 
 
 class Stub(BaseHTTPRequestHandler):
@@ -94,7 +96,12 @@ CASES = [
         75,
         "http://{host} answered 503 Service Unavailable (try again later)",
     ),
-    ("/api/v1/components", (500, {}, problem(500, "Something went wrong.")), 70, "Something went wrong."),
+    (
+        "/api/v1/components",
+        (500, {}, problem(500, "Something went wrong.")),
+        70,
+        "Something went wrong.",
+    ),
     (
         "/api/v1/components",
         (200, {}, b"<html>a login page</html>"),
@@ -137,7 +144,9 @@ def test_unreachable_and_tls_failures(
     assert main(["components", "list"]) == 75
     err = capsys.readouterr().err
     assert err.startswith("extci: cannot reach http://127.0.0.1:")
-    assert err.endswith("(is the server running and the URL right? check EXTCI_URL or extci login)\n")
+    assert err.endswith(
+        "(is the server running and the URL right? check EXTCI_URL or extci login)\n"
+    )
     assert err.count("\n") == 1
 
     monkeypatch.setenv("EXTCI_URL", f"https://{stub}")  # TLS to a plain-HTTP server
