@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
-from extci.cli.commands import Handler, add, group
-from extci.cli.errors import CliError, ExitCode
+from extci.cli.commands import Handler, add, group, run
+from extci.cli.errors import ApiError, CliError, ExitCode
 from extci.cli.output import echo
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from extci.audit.service import Actor
+    from extci.config import Settings
 
 SERVER_EXTRA_HINT = "this command needs the server: pip install 'extci[server]'"
 
@@ -27,6 +35,45 @@ def local_only(command: Handler) -> Handler:
         return command(args)
 
     return handler
+
+
+# ---- for a local-only command that works on the database itself -------------------------
+# (A command that the API also offers should call it instead: extci.cli.api.connect.)
+
+
+def _settings() -> Settings:
+    from extci.config import Settings
+
+    return Settings()
+
+
+def _actor() -> Actor:
+    """The audit log names command-line changes ``cli:<OS user>``, with no address."""
+    from extci.audit.service import Actor
+
+    return Actor.cli()
+
+
+@contextmanager
+def _uow(settings: Settings, *, write: bool = True) -> Iterator[Session]:
+    """One unit of work on the local database; a domain error becomes its problem."""
+    from extci.cli.local import LocalApi
+    from extci.db import unit_of_work
+    from extci.errors import ExtciError
+
+    local = LocalApi.open(settings)
+    try:
+        with unit_of_work(local.sessions, write=write) as session:
+            yield session
+    except ExtciError as error:
+        raise ApiError(error.problem()) from None
+    finally:
+        local.close()
+
+
+def _run(command: Handler) -> Handler:
+    """A local-only command: the server extra is needed, errors as every command's."""
+    return run(local_only(command))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

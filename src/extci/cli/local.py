@@ -146,11 +146,11 @@ class LocalApi:
         self.username: str | None = None
 
     @classmethod
-    def open(cls) -> LocalApi:
+    def open(cls, settings: Settings | None = None) -> LocalApi:
         from extci import migrate
         from extci.runtime import engine_for
 
-        settings = Settings()
+        settings = settings or Settings()
         path = sqlite_path(settings.resolved_database_url)
         if path is not None and not path.exists():
             # Don't leave an empty database behind a command run in the wrong directory.
