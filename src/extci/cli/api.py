@@ -13,8 +13,6 @@ This module imports the standard library only.
 
 from __future__ import annotations
 
-import json
-import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
@@ -38,6 +36,8 @@ class Api(Protocol):
 def path(template: str, *values: str | int) -> str:
     """``path("/components/{}/builds/{}", c, p)``: each value percent-encoded as one
     segment, so a ``/`` or ``?`` in a pipeline id stays part of it."""
+    import urllib.parse
+
     return template.format(*(urllib.parse.quote(str(v), safe="") for v in values))
 
 
@@ -55,6 +55,8 @@ def every(api: Api, route: str, query: Query | None = None) -> Iterator[Any]:
 
 
 def _query_string(query: Query | None) -> str:
+    import urllib.parse
+
     pairs = []
     for name, value in (query or {}).items():
         if value is None:
@@ -73,6 +75,8 @@ class RemoteApi:
         self.server = server
 
     def call(self, method: str, path: str, *, query: Query | None = None, body: Any = None) -> Any:
+        import json
+
         from extci.reporter.transport import TLSError, exchange
 
         url = self.server.api + path + _query_string(query)

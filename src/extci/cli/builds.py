@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from extci.builds import state
 from extci.cli.api import connect, path
 from extci.cli.commands import add, emit, group, positive
 from extci.cli.output import table, when
@@ -13,6 +12,8 @@ from extci.humanize import duration
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from extci.builds import state
+
     api = connect()
     kind = api.call("GET", path("/components/{}", args.component))["kind"]
     query = {

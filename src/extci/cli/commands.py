@@ -14,7 +14,6 @@ print it with :func:`emit`: a table (or lines) for people, ``--output json`` for
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -98,6 +97,8 @@ def add(
 def emit(args: argparse.Namespace, data: Any, render: Render) -> int:
     """Print the API's document: rendered for people, or as JSON with ``--output json``."""
     if getattr(args, "output", "table") == "json":
+        import json
+
         # ASCII only: no control character or bidi override reaches a terminal.
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=True) + "\n")
     else:

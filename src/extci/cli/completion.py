@@ -9,7 +9,6 @@ its ``bashcompinit``.
 from __future__ import annotations
 
 import argparse
-import shlex
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,6 +39,8 @@ def _walk(
 
 
 def _assignments(table: dict[str, str]) -> str:
+    import shlex
+
     return "\n".join(f"  [{shlex.quote(k)}]={shlex.quote(v)}" for k, v in table.items())
 
 

@@ -7,11 +7,9 @@ Standard library only: a laptop has ``pip install extci`` without the server ext
 
 from __future__ import annotations
 
-import json
 import os
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from extci.cli.errors import CliError, ExitCode
 
@@ -19,8 +17,7 @@ URL_VARIABLE = "EXTCI_URL"
 TOKEN_VARIABLE = "EXTCI_TOKEN"  # noqa: S105 - a variable name
 
 
-@dataclass(frozen=True)
-class Server:
+class Server(NamedTuple):
     url: str  # without a trailing slash
     token: str
     source: str  # "environment" or the config file's path
@@ -44,6 +41,8 @@ def normalise_url(url: str) -> str:
 
 
 def read_login(path: Path | None = None) -> Server | None:
+    import tomllib
+
     path = path or config_path()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -74,6 +73,8 @@ def configured_server() -> Server | None:
 
 def _toml_string(value: str) -> str:
     # A JSON string with only ASCII is a valid TOML basic string.
+    import json
+
     return json.dumps(value, ensure_ascii=True)
 
 

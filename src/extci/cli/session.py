@@ -6,7 +6,6 @@ Standard library only: this is what a laptop without the server extra runs first
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 from typing import Any
@@ -22,6 +21,8 @@ def _read_token(args: argparse.Namespace) -> str:
     if args.token_stdin or not sys.stdin.isatty():
         token = sys.stdin.readline().strip()
     else:
+        import getpass
+
         token = getpass.getpass("Personal access token (not shown): ").strip()
     if not token:
         raise CliError("no token given: pipe it on stdin or type it at the prompt", ExitCode.USAGE)
