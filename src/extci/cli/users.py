@@ -6,8 +6,9 @@ import argparse
 import sys
 from typing import Any
 
-from extci.cli.api import act_as, connect, every, path
+from extci.cli.api import Api, act_as, connect, every, path
 from extci.cli.commands import add, emit, expiry, group, parse_expiry
+from extci.cli.errors import CliError, ExitCode
 from extci.cli.output import echo, table, when
 
 
@@ -49,19 +50,24 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
     return emit(args, new, lambda new: [new["token"]])
 
 
+def _owner(api: Api, user: str | None) -> str:
+    """Whose tokens: ``--user``, else (on a server) the signed-in user."""
+    if user is not None:
+        return user
+    me = api.current_user()
+    if me is None:
+        raise CliError("on the local database, name the user: --user NAME", ExitCode.USAGE)
+    return str(me["username"])
+
+
 def _tokens_route(user: str | None) -> str:
+    """An admin's view of a user's tokens, or the signed-in user's own."""
     return path("/users/{}/tokens", user) if user else "/tokens"
 
 
 def cmd_tokens_list(args: argparse.Namespace) -> int:
     api = connect()
-    user = args.user
-    if user is None:
-        me = api.current_user()
-        if me is None:
-            return _needs_user(args)
-        user = me["username"]
-    route = _tokens_route(args.user)
+    owner = _owner(api, args.user)
 
     def render(found: list[dict[str, Any]]) -> list[str]:
         rows = [
@@ -76,24 +82,15 @@ def cmd_tokens_list(args: argparse.Namespace) -> int:
             for t in found
         ]
         headers = ["ID", "NAME", "TOKEN", "EXPIRES", "CREATED", "LAST USED"]
-        return table(headers, rows, empty=f"no tokens for {user}")
+        return table(headers, rows, empty=f"no tokens for {owner}")
 
-    return emit(args, list(every(api, route)), render)
-
-
-def _needs_user(_args: argparse.Namespace) -> int:
-    from extci.cli.errors import CliError, ExitCode
-
-    raise CliError("on the local database, name the user: --user NAME", ExitCode.USAGE)
+    return emit(args, list(every(api, _tokens_route(args.user))), render)
 
 
 def cmd_tokens_delete(args: argparse.Namespace) -> int:
     api = connect()
-    user = args.user
-    if user is None and api.current_user() is None:
-        return _needs_user(args)
-    api.call("DELETE", path(_tokens_route(user) + "/{}", args.token_id))
-    owner = user or api.current_user()["username"]  # type: ignore[index]
+    owner = _owner(api, args.user)
+    api.call("DELETE", _tokens_route(args.user) + path("/{}", args.token_id))
     return emit(args, None, lambda _: [f"token {args.token_id} of {owner}: deleted"])
 
 
