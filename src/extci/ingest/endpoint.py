@@ -7,6 +7,7 @@ Order of checks: key (401) → rate limit (429) → media type (415) → size (4
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -83,9 +84,10 @@ async def webhook(request: Request) -> JSONResponse:
     """The hot path, as a plain Starlette endpoint: FastAPI's per-request machinery
     (dependency solving, its exit stack) cost more than the event's own validation. Its
     OpenAPI description is added by :mod:`extci.openapi` from :data:`WEBHOOK_OPENAPI`."""
+    arrived = time.monotonic()  # the queues below bound the wait from here, not their own
     runtime: Runtime = request.app.state.runtime
     key = await _authenticate(runtime, request.headers.get("x-codenow-api-key"))
-    quota = await runtime.rate_limiter.hit(key.id)
+    quota = await runtime.rate_limiter.hit(key.id, since=arrived)
     headers = quota.headers()
     try:
         if not quota.allowed:
@@ -105,7 +107,7 @@ async def webhook(request: Request) -> JSONResponse:
         body = await _read_body(request, runtime.settings.max_body_bytes)
         event = parse_event(body, runtime.limits)
         try:
-            outcome = await runtime.writer.submit((event, key))  # answers once committed
+            outcome = await runtime.writer.submit((event, key), since=arrived)  # once committed
         except asyncio.CancelledError:
             # The server's shutdown grace period is over: answer "retry later" instead of
             # letting the server send a 500 (the batch may still commit: a retry is then a
