@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import urllib.parse
 from typing import Any
 
 from extci.cli import config
@@ -38,6 +39,12 @@ def cmd_login(args: argparse.Namespace) -> int:
         echo(f"logged in to {url} as {me['username']} ({me['role']}); saved in {path}")
     else:
         emit(args, {**me, "server": url}, lambda _: [])
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if url.startswith("http://") and host not in ("localhost", "127.0.0.1", "::1"):
+        echo(
+            f"extci: warning: {url} is plain HTTP: the token travels unencrypted; use https://",
+            file=sys.stderr,
+        )
     if os.environ.get(config.TOKEN_VARIABLE):
         echo(
             f"extci: note: {config.TOKEN_VARIABLE} is set and overrides this login", file=sys.stderr
