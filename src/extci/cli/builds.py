@@ -7,7 +7,8 @@ from typing import Any
 
 from extci.cli.api import connect, path
 from extci.cli.commands import add, emit, group, positive
-from extci.cli.output import table, when
+from extci.cli.errors import CliError, ExitCode
+from extci.cli.output import echo, table, when
 from extci.humanize import duration
 
 
@@ -98,6 +99,29 @@ def cmd_show(args: argparse.Namespace) -> int:
     return emit(args, detail, render_detail)
 
 
+def cmd_deployable(args: argparse.Namespace) -> int:
+    """The newest deployable build, as JSON, shell variables or Helm values (a CD job's
+    question): ``GET /components/{id}/deployable``, rendered by extci.cli.deployable."""
+    from extci.cli.deployable import NoImage, render  # type: ignore[import-not-found,unused-ignore]
+
+    query = {"branch": args.branch, "version": args.version}
+    document = connect().call("GET", path("/components/{}/deployable", args.component), query=query)
+    try:
+        text = render(document, args.format)
+    except NoImage as error:
+        raise CliError(str(error), ExitCode.NOINPUT) from None
+    echo(*text.splitlines())
+    return 0
+
+
+def _has_deployable() -> bool:
+    # ``builds deployable`` comes with the delivery work (extci.cli.deployable); until that
+    # is merged, the command is not offered.
+    import importlib.util
+
+    return importlib.util.find_spec("extci.cli.deployable") is not None
+
+
 def register(sub: Any) -> None:
     builds = group(sub, "builds", "build history")
     p = add(builds, "list", cmd_list, help="a component's build history, newest first")
@@ -109,3 +133,11 @@ def register(sub: Any) -> None:
     p = add(builds, "show", cmd_show, help="one build in detail")
     p.add_argument("component")
     p.add_argument("pipeline_id")
+    if _has_deployable():
+        p = add(
+            builds, "deployable", cmd_deployable, output=False, help="the newest deployable build"
+        )
+        p.add_argument("component")
+        p.add_argument("--branch", help="only builds of this branch")
+        p.add_argument("--version", help="exact version, or a prefix ending in '.' (1.4.)")
+        p.add_argument("--format", choices=["json", "env", "helm-values"], default="json")

@@ -27,7 +27,7 @@ from functools import cache
 from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 from fastapi import params
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 from sqlalchemy import Engine
@@ -90,7 +90,8 @@ def _params(route: APIRoute) -> tuple[_Param, ...]:
 
 
 def endpoint_modules() -> list[str]:
-    """Every ``extci.<domain>.endpoints`` module: the API's routers, one per domain."""
+    """Every ``extci.<domain>.endpoints`` module: the API's routers (every ``APIRouter`` at
+    module level; a test checks that they are all the server's ``/api/v1`` routes)."""
     names = []
     for info in pkgutil.iter_modules(extci.__path__):
         name = f"extci.{info.name}.endpoints"
@@ -102,9 +103,13 @@ def endpoint_modules() -> list[str]:
 @cache
 def routes() -> tuple[Route, ...]:
     found = []
+    routers: dict[int, APIRouter] = {}
     for module in endpoint_modules():
-        router = getattr(importlib.import_module(module), "router", None)
-        for route in getattr(router, "routes", ()):
+        for value in vars(importlib.import_module(module)).values():
+            if isinstance(value, APIRouter):  # a domain may have several (by prefix)
+                routers.setdefault(id(value), value)
+    for router in routers.values():
+        for route in router.routes:
             if isinstance(route, APIRoute):
                 response = TypeAdapter(route.response_model) if route.response_model else None
                 found.append(
