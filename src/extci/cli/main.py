@@ -27,7 +27,17 @@ def _registrars(argv: Sequence[str] = ()) -> list[Registrar]:
     if argv[:1] == ["report"]:
         only = argv[1] if len(argv) > 1 and argv[1] in reporter_cli.ACTIONS else None
         return [lambda sub: reporter_cli.register(sub, only=only)]
-    from extci.cli import admin, audit, builds, completion, components, keys, session, users
+    from extci.cli import (
+        admin,
+        audit,
+        builds,
+        completion,
+        components,
+        keys,
+        session,
+        trust,
+        users,
+    )
 
     # One module per command family. Against a configured server (extci login, or
     # EXTCI_URL and EXTCI_TOKEN) the families call its API; else the local database's.
@@ -38,6 +48,7 @@ def _registrars(argv: Sequence[str] = ()) -> list[Registrar]:
         builds.register,
         users.register,
         audit.register,
+        trust.register,
         admin.register,  # serve, db: local only
         reporter_cli.register,
         completion.register,
