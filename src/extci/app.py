@@ -24,6 +24,7 @@ from extci.accounts.endpoints import router as accounts_router
 from extci.allow import allowed_methods
 from extci.audit.endpoints import router as audit_router
 from extci.bodylimit import BodyLimit
+from extci.builds.endpoints import component_router as delivery_router
 from extci.builds.endpoints import router as builds_router
 from extci.builds.retention import RetentionTask
 from extci.components.endpoints import router as components_router
@@ -145,15 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
     app.router.routes.insert(0, WEBHOOK_ROUTE)  # the hot path is matched first
-    routers = (
-        components_router,
-        keys_router,
-        builds_router,
-        accounts_router,
-        audit_router,
-        webhooks_router,
-    )
-    for router in routers:
+    routers = (components_router, keys_router, builds_router, delivery_router)
+    for router in (*routers, accounts_router, audit_router, webhooks_router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(trust_router, prefix="/api/v1")
     app.include_router(health_router)
@@ -176,12 +170,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The server stops taking requests first; then the writer stores what is queued.
     runtime: Runtime = app.state.runtime
-    if runtime.settings.webhook_deliver:
-        runtime.deliveries.start()
     retention = None
     if runtime.settings.retention is not None:
         retention = RetentionTask(runtime.engine, runtime.settings.retention)
         retention.start()
+    if runtime.settings.webhook_deliver:
+        runtime.deliveries.start()
     try:
         yield
     finally:

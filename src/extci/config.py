@@ -136,6 +136,8 @@ class Settings(BaseSettings):
     webhook_cache_seconds: float = Field(2.0, ge=0, le=60)
     # Test aid: a new delivery becomes due this long after the change that caused it.
     webhook_first_delay: Duration = timedelta(0)
+    # GET /metrics asks for "Authorization: Bearer <this>" when set; open when empty.
+    metrics_token: str = ""
     # The first start prints the generated admin password; tests turn this off.
     create_admin: bool = True
     # Test-only: OIDC issuers (trust policies) on plain http, such as a local test issuer.

@@ -50,6 +50,12 @@ class Runtime:
         )
         key_cache = KeyCache(settings.key_cache_seconds)
         invalidate_on_commit(sessions, key_cache)
+        verifier = OidcVerifier(
+            sessions,
+            allow_http=settings.oidc_allow_http_issuers,
+            policy_ttl=settings.key_cache_seconds,
+        )
+        forget_policies_on_commit(sessions, verifier)
         deliveries = delivery_worker(engine, settings)
         subscriptions = SubscriptionCache(settings.webhook_cache_seconds)
         webhook_outbox.invalidate_on_commit(sessions, subscriptions)
@@ -59,12 +65,6 @@ class Runtime:
             first_delay=settings.webhook_first_delay,
             on_commit=deliveries.wake,
         )
-        verifier = OidcVerifier(
-            sessions,
-            allow_http=settings.oidc_allow_http_issuers,
-            policy_ttl=settings.key_cache_seconds,
-        )
-        forget_policies_on_commit(sessions, verifier)
         return cls(
             settings=settings,
             engine=engine,

@@ -234,32 +234,6 @@ def _webhook_event(w: World, _p: Principal, variant: str) -> Call:
     return Call(json=event, expect={"other_key": frozenset({404})})
 
 
-def _new_webhook_api(w: World, _p: Principal, _v: str) -> Call:
-    return Call({"component_id": "alpha"}, json={"url": _hook(w), "events": ["build.started"]})
-
-
-def _new_webhook_form(w: World, _p: Principal, _v: str) -> Call:
-    return Call({"component_id": "alpha"}, form={"url": _hook(w), "events": "build.started"})
-
-
-def _hook(w: World) -> str:
-    return f"https://hooks.example.org/{w.unique('hook')}"
-
-
-def _alpha_webhook(w: World, _p: Principal, _v: str) -> Call:
-    """A subscription of alpha's builds (one is kept for the calls that change nothing)."""
-    if "alpha" not in w.webhook_ids:
-        w.webhook_ids["alpha"] = w.subscription("alpha")
-    return Call({"subscription_id": w.webhook_ids["alpha"]})
-
-
-def _fresh_webhook(*, form: bool = False) -> Prepare:
-    def prepare(w: World, _p: Principal, _v: str) -> Call:
-        return Call({"subscription_id": w.subscription("alpha")}, form={} if form else None)
-
-    return prepare
-
-
 def _trust_policy_body(w: World) -> dict[str, object]:
     return {"name": w.unique("oidc"), "issuer": "https://token.actions.githubusercontent.com",
             "audience": "extci", "claims": {"repository": "acme/orders"}}  # fmt: skip
@@ -290,7 +264,35 @@ def _fresh_trust_policy(*, form: bool = False) -> Prepare:
             policy_id = policy.id
         return Call({"component_id": "alpha", "policy_id": policy_id}, form={} if form else None)
 
+
+def _new_webhook_api(w: World, _p: Principal, _v: str) -> Call:
+    return Call({"component_id": "alpha"}, json={"url": _hook(w), "events": ["build.started"]})
+
+
+def _new_webhook_form(w: World, _p: Principal, _v: str) -> Call:
+    return Call({"component_id": "alpha"}, form={"url": _hook(w), "events": "build.started"})
+
+
+def _hook(w: World) -> str:
+    return f"https://hooks.example.org/{w.unique('hook')}"
+
+
+def _alpha_webhook(w: World, _p: Principal, _v: str) -> Call:
+    """A subscription of alpha's builds (one is kept for the calls that change nothing)."""
+    if "alpha" not in w.webhook_ids:
+        w.webhook_ids["alpha"] = w.subscription("alpha")
+    return Call({"subscription_id": w.webhook_ids["alpha"]})
+
+
+def _fresh_webhook(*, form: bool = False) -> Prepare:
+    def prepare(w: World, _p: Principal, _v: str) -> Call:
+        return Call({"subscription_id": w.subscription("alpha")}, form={} if form else None)
+
     return prepare
+
+
+def _download(_w: World, _p: Principal, _v: str) -> Call:
+    return Call({"name": "extci-report.pyz"})
 
 
 def _fresh_delivery(*, form: bool = False) -> Prepare:
@@ -312,25 +314,23 @@ def _installation_webhook_form(w: World, _p: Principal, _v: str) -> Call:
     return Call(form={"url": _hook(w), "events": "build.deployable"})
 
 
-def _download(_w: World, _p: Principal, _v: str) -> Call:
-    return Call({"name": "extci-report.pyz"})
-
-
 C = "/api/v1/components/{component_id}"
 K = C + "/ci-keys/{key_id}"
-WH = "/api/v1/webhooks/{subscription_id}"
 T = C + "/trust-policies"
+WH = "/api/v1/webhooks/{subscription_id}"
 W = "/components/{component_id}"
 
 RULES: dict[RouteKey, Rule] = {
     # ---- public: probes, the API's description, static files --------------------------
     RouteKey("GET", "/healthz"): rule(PUBLIC, 200),
     RouteKey("GET", "/readyz"): rule(PUBLIC, 200),
+    RouteKey("GET", "/metrics"): rule(PUBLIC, 200),  # EXTCI_METRICS_TOKEN unset
     RouteKey("GET", "/openapi.json"): rule(PUBLIC, 200),
     RouteKey("GET", "/docs"): rule(PUBLIC, 200),
     RouteKey("GET", "/docs/oauth2-redirect"): rule(PUBLIC, 200),
     RouteKey("GET", "/redoc"): rule(PUBLIC, 200),
     RouteKey("GET", "/static/{path:path}"): rule(PUBLIC, 200, _static),
+    RouteKey("GET", "/favicon.ico"): rule(PUBLIC, 200),
     # the reporter, served to CI jobs before they hold any credential
     RouteKey("GET", "/downloads/"): rule(PUBLIC, 200),
     RouteKey("GET", "/downloads"): rule(PUBLIC, 200),
@@ -367,6 +367,9 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("POST", WH + "/deliveries/{delivery_id}/redeliver"): rule(
         EDITOR, 202, _fresh_delivery()
     ),
+    # alpha's one build is still running: nothing deployable, a 404 once access is granted.
+    RouteKey("GET", C + "/deployable"): rule(VIEWER, 404, _alpha),
+    RouteKey("GET", C + "/stats"): rule(VIEWER, 200, _alpha),
     RouteKey("GET", "/api/v1/me"): rule(SIGNED_IN, 200),
     RouteKey("POST", "/api/v1/tokens"): rule(SIGNED_IN, 201, _new_token),
     RouteKey("GET", "/api/v1/tokens"): rule(SIGNED_IN, 200),

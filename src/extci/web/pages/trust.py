@@ -74,6 +74,14 @@ def trust_policy_create(
         context = component_context(request, session, settings, visitor, component_id)
         details = "; ".join(f"{e.pointer.lstrip('/')}: {e.detail}" for e in exc.errors)
         context["trust_error"] = f"{exc.detail} {details}".strip()
+        context["page_url"] = f"/components/{component_id}#trust"
+        # What was typed stays, to be corrected rather than typed again.
+        context["trust_values"] = {
+            "name": name,
+            "issuer": issuer,
+            "audience": audience,
+            "claims": claims,
+        }
         return r.render(request, "component.html", context, status_code=400)
     return see_other(f"/components/{component_id}#trust")
 
