@@ -50,7 +50,7 @@ def issuer_url(value: str, *, allow_http: bool) -> str:
     """An issuer exactly as the tokens name it: an https URL without user, query or
     fragment (http only where the test-only ``EXTCI_OIDC_ALLOW_HTTP_ISSUERS`` allows it)."""
     pattern = _HTTP_ISSUER if allow_http else re.compile(ISSUER_PATTERN)
-    if len(value) > MAX_ISSUER or not pattern.match(value):
+    if len(value) > MAX_ISSUER or not pattern.fullmatch(value):
         raise _invalid("/issuer", "must be an https URL without user, query or fragment")
     return value
 
@@ -60,7 +60,7 @@ def _value(value: object, pointer: str, most: int) -> str:
         not isinstance(value, str)
         or len(value) > most
         or not is_unicode_text(value)
-        or not re.match(VALUE_PATTERN, value)
+        or not re.fullmatch(VALUE_PATTERN, value)
     ):
         raise _invalid(pointer, f"must be 1-{most} characters, not blank, without NUL")
     return value
@@ -74,7 +74,7 @@ def _claims(value: Mapping[str, Any]) -> dict[str, str]:
     claims: dict[str, str] = {}
     for name, expected in value.items():
         pointer = f"/claims/{name}"
-        if not re.match(CLAIM_NAME_PATTERN, name):
+        if not re.fullmatch(CLAIM_NAME_PATTERN, name):
             raise _invalid(pointer, "a claim name: a letter or _, then letters, digits, _.:-")
         claims[name] = _value(expected, pointer, MAX_CLAIM_VALUE)
     return claims
