@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-HOST   ?= 127.0.0.1
-PORT   ?= 8080
+# `make run` serves where EXTCI_HOST/EXTCI_PORT say (default 127.0.0.1:8080); HOST= and
+# PORT= on the command line (or in the environment) override them.
+HOST   ?=
+PORT   ?=
 
 .PHONY: run test install install-dev test-tools lint format clean bench
 
@@ -37,7 +39,7 @@ install: $(VENV)/.installed-server
 install-dev: $(VENV)/.installed-dev
 
 run: install
-	$(BIN)/extci serve --host $(HOST) --port $(PORT)
+	$(BIN)/extci serve$(if $(HOST), --host $(HOST))$(if $(PORT), --port $(PORT))
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -53,6 +55,7 @@ lint: install-dev
 	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	$(BIN)/hadolint deploy/Containerfile
 
 format: install-dev
 	$(BIN)/ruff format src tests

@@ -86,10 +86,16 @@ class Batcher(Generic[J, A]):
 
     # ---- the event loop's side ------------------------------------------------------
 
-    async def submit(self, job: J) -> A:
-        """The job's answer once its batch is done; raises the answer if it is an error."""
+    async def submit(self, job: J, *, since: float | None = None) -> A:
+        """The job's answer once its batch is done; raises the answer if it is an error.
+
+        ``since`` (``time.monotonic()``) is when the request behind the job arrived, if
+        earlier: ``max_wait`` then bounds the request's whole wait, across every queue it
+        passes through, not just this one."""
         loop = asyncio.get_running_loop()
         pending = _Pending[J, A](job, loop, loop.create_future())
+        if since is not None:
+            pending.queued_at = min(since, pending.queued_at)
         with self._cond:
             if self._closing:
                 raise ServiceUnavailable(
@@ -188,6 +194,10 @@ class Batcher(Generic[J, A]):
         """Answer 503 at once for jobs that waited longer than ``max_wait``: their clients
         are better served by a prompt "retry later" than by an answer after their own
         time-out (and the queue drains instead of growing a tail)."""
+        if self._rate == 0:
+            # Nothing handled yet (the first connection to the database may be what takes
+            # the time): no throughput to judge the wait by, and no queue behind to drain.
+            return batch
         too_old = time.monotonic() - self.max_wait
         stale = [p for p in batch if p.queued_at < too_old]
         if not stale:

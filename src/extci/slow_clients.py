@@ -12,8 +12,23 @@ open for ever.
   (the route answered first, a 401 or 413) must have arrived within that time after the
   answer, or the connection is closed.
 - **Connections**: at most ``EXTCI_MAX_CONNECTIONS`` are open; a connection beyond it is
-  answered a canned 503 with ``Retry-After`` and closed as it opens. (uvicorn's
-  ``limit_concurrency`` is not used: its 503 carries no ``Retry-After``.)
+  answered a canned 503 with ``Retry-After`` as it opens. (uvicorn's ``limit_concurrency``
+  is not used: its 503 carries no ``Retry-After``.)
+- **More new connections than the process can take** (load shedding by waiting time, as
+  CoDel does for packets): a new connection whose first request has already waited more
+  than ``SHED_AFTER_WAIT`` before the process could look at it (in the kernel's accept
+  queue or behind other work; the kernel's ``TCP_INFO`` says when the bytes arrived, on
+  Linux) is answered the same canned 503 before its request is parsed. The application's
+  own admission (the ingest queue) sees only the database's backlog; this sees the queue
+  in front of the process, where requests wait when connections arrive faster than it
+  can parse them. A shed answer costs a small fraction of a stored event, so the queue
+  drains and every client is answered within about a second at any offered rate,
+  instead of waiting in the accept queue past its time-out. Health probes are never shed.
+
+A canned 503 is followed by a lingering close: the write side is shut, whatever the client
+still sends is read and dropped, and the socket closes when the client closes it (at most
+``LINGER_SECONDS`` later). Closing at once with unread request bytes would make the kernel
+reset the connection, and the client would see the reset instead of the 503.
 """
 
 from __future__ import annotations
@@ -21,6 +36,10 @@ from __future__ import annotations
 import asyncio
 import enum
 import importlib.util
+import logging
+import socket
+import struct
+import sys
 from typing import Any
 
 import h11
@@ -30,9 +49,11 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from extci.config import Settings
 
+logger = logging.getLogger("extci.overload")
+
 _BUSY = (
     b'{"type":"urn:extci:problem:unavailable","title":"Service unavailable","status":503,'
-    b'"detail":"The server has as many connections open as it allows; retry shortly."}'
+    b'"detail":"The server is busy; retry shortly."}'
 )
 OVERLOADED = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
@@ -41,6 +62,54 @@ OVERLOADED = (
     + b"\r\n\r\n"
     + _BUSY
 )
+
+
+LINGER_SECONDS = 2.0
+SHED_AFTER_WAIT = 0.5  # seconds a new request may have waited before the process saw it
+# struct tcp_info (linux/tcp.h): tcpi_last_data_recv, milliseconds, at byte offset 52.
+_TCP_INFO = getattr(socket, "TCP_INFO", None) if sys.platform == "linux" else None
+_LAST_DATA_RECV = struct.Struct("=I")
+_PROBES = (b"GET /healthz", b"GET /readyz", b"HEAD /healthz", b"HEAD /readyz")
+
+
+def waited_too_long(transport: asyncio.BaseTransport) -> bool:
+    """Whether the first request on a new connection arrived more than
+    ``SHED_AFTER_WAIT`` ago: it waited in the kernel's accept queue, or behind other work
+    in this process, for that long. Known on Linux only (elsewhere: never)."""
+    if _TCP_INFO is None:
+        return False
+    sock = transport.get_extra_info("socket")
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 64)
+    except (OSError, AttributeError):  # not TCP (a Unix socket), or closed meanwhile
+        return False
+    waited_ms: int = _LAST_DATA_RECV.unpack_from(info, 52)[0]
+    return waited_ms > SHED_AFTER_WAIT * 1000
+
+
+class ShedCount:
+    """How many connections this process shed; logged once a second at most while it
+    lasts, so that an operator sees it without a line per request."""
+
+    def __init__(self) -> None:
+        self.shed = 0
+        self._reported_at = 0.0
+
+    def count(self, now: float) -> None:
+        self.shed += 1
+        if now - self._reported_at >= 1.0:
+            logger.warning(
+                "overloaded: %d new connections answered 503 since the last report "
+                "(more than the server can take; their requests waited over %.1f s, "
+                "or the connection limit was reached)",
+                self.shed,
+                SHED_AFTER_WAIT,
+            )
+            self.shed = 0
+            self._reported_at = now
+
+
+SHED = ShedCount()
 
 
 class Phase(enum.Enum):
@@ -61,6 +130,8 @@ class _Deadlines:
     transport: asyncio.Transport
     connections: set[Any]
     _deadline: asyncio.TimerHandle | None = None
+    _fresh = True  # no byte of a request has arrived on this connection yet
+    _shedding_now = False  # answered the canned 503; reading and dropping until closed
 
     def _phase(self) -> Phase:
         raise NotImplementedError
@@ -100,16 +171,32 @@ class _Deadlines:
         if len(self.connections) > self.max_connections:
             # A hard bound, answered without reading anything: a canned 503 with
             # Retry-After costs one write, and tells the client what to do.
-            transport.write(OVERLOADED)
-            transport.close()
+            self._shed()
             return
         self._arm(self.header_timeout, restart=True)
+
+    def _shed(self) -> None:
+        self._shedding_now = True
+        SHED.count(self.loop.time())
+        self.transport.write(OVERLOADED)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()  # the lingering close (module docstring)
+            self._arm(LINGER_SECONDS, restart=True)
+        else:
+            self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)  # type: ignore[misc]
 
     def data_received(self, data: bytes) -> None:
+        if self._shedding_now:
+            return  # the rest of a request already answered 503: dropped
+        if self._fresh:
+            self._fresh = False
+            if not data.startswith(_PROBES) and waited_too_long(self.transport):
+                self._shed()
+                return
         super().data_received(data)  # type: ignore[misc]
         self._track()
 

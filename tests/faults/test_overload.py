@@ -147,15 +147,11 @@ def test_open_loop_overload_gets_only_200_429_503_and_recovers(make_server: Make
     )
     stored = set(Store(server.database_url).builds("overload"))
     assert set(acknowledged) <= stored, "a 200 for an event that was not stored"
-    # Every answer is 200, 429 or 503 (with Retry-After, below). KNOWN GAP, not asserted
-    # (docs/reliability.md): with one new connection per request at twice capacity on two
-    # cores shared with the load generator, some connections wait in the kernel's accept
-    # queue past the client's time-out, or are reset after the canned 503; the share
-    # depends on how busy the machine is (2-6 % alone, far more beside other work), so it is
-    # printed above, not bounded here.
-    answered = {k: v for k, v in answers.items() if k.isdigit()}
-    assert set(answered) <= {"200", "429", "503"}, dict(answers)
-    assert answered.get("200", 0) > 0, dict(answers)
+    # Every request is answered (no time-out, no reset), and only 200, 429 or 503: the
+    # connections the process cannot take in time are shed with a canned 503 before they
+    # are parsed (extci.slow_clients), so none waits in the accept queue past its time-out.
+    assert set(answers) <= {"200", "429", "503"}, dict(answers)
+    assert answers["200"] > 0, dict(answers)
     assert missing_retry_after == 0
     assert peak <= PEAK_RSS_LIMIT_KIB
     assert 0 <= figures["recovered"] <= RECOVERY_SECONDS

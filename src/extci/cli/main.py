@@ -26,9 +26,9 @@ def _registrars(argv: Sequence[str] = ()) -> list[Registrar]:
     if argv[:1] == ["report"]:
         only = argv[1] if len(argv) > 1 and argv[1] in reporter_cli.ACTIONS else None
         return [lambda sub: reporter_cli.register(sub, only=only)]
-    from extci.cli import admin, trust
+    from extci.cli import admin, db, trust
 
-    return [admin.register, trust.register, reporter_cli.register]
+    return [admin.register, trust.register, db.register, reporter_cli.register]
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:

@@ -65,7 +65,7 @@ class Quota:
 
 
 class RateLimiter(Protocol):
-    async def hit(self, key_id: int) -> Quota:
+    async def hit(self, key_id: int, since: float | None = None) -> Quota:
         """Count one request of ``key_id`` and say whether it is within the budget."""
         ...
 
@@ -80,7 +80,7 @@ class MemoryRateLimiter:
         self._windows: dict[int, tuple[float, int]] = {}
         self._lock = threading.Lock()
 
-    async def hit(self, key_id: int) -> Quota:
+    async def hit(self, key_id: int, since: float | None = None) -> Quota:
         return self.count(key_id)
 
     def count(self, key_id: int) -> Quota:
@@ -163,8 +163,8 @@ class DatabaseRateLimiter:
             "ratelimit", lambda: _CountingWorker(engine, per_minute)
         )
 
-    async def hit(self, key_id: int) -> Quota:
-        return await self.batcher.submit(key_id)
+    async def hit(self, key_id: int, since: float | None = None) -> Quota:
+        return await self.batcher.submit(key_id, since=since)
 
     def close(self, timeout: float = 2.0) -> None:
         self.batcher.close(timeout)
