@@ -9,6 +9,7 @@ from extci.db import Base
 from extci.ingest.models import RateWindow
 from extci.keys.models import CIKey
 from extci.trust.models import TrustPolicy, TrustRateWindow
+from extci.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "AuditEntry",
@@ -25,4 +26,7 @@ __all__ = [
     "TrustRateWindow",
     "User",
     "WebSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -27,6 +27,9 @@ class AuditAction(StrEnum):
     USER_ACTIVATED = "user.activated"
     TOKEN_CREATED = "token.created"  # noqa: S105 - an action name
     TOKEN_DELETED = "token.deleted"  # noqa: S105 - an action name
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_DELETED = "webhook.deleted"
+    WEBHOOK_REDELIVERED = "webhook.redelivered"
 
 
 class AuditEntry(Base):

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from extci import clock
+from extci.cli.deployable import FORMATS as DEPLOYABLE_FORMATS
 from extci.cli.output import echo, table, when
 from extci.humanize import duration
 
@@ -435,6 +436,26 @@ def cmd_builds_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_builds_deployable(args: argparse.Namespace) -> int:
+    from extci.builds import deployable
+    from extci.builds.schemas import DeployableOut
+    from extci.cli.deployable import NoImage, render
+    from extci.clock import utcnow
+
+    settings = _settings()
+    query = deployable.Query(branch=args.branch, version=args.version)
+    with _uow(settings, write=False) as session:
+        found = deployable.newest(
+            session, args.component, query, now=utcnow(), timeout=settings.build_inactivity_timeout
+        )
+    try:
+        echo(*render(DeployableOut.of(found).model_dump(mode="json"), args.format).splitlines())
+    except NoImage as exc:
+        echo(f"extci: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 # ---- the parser -----------------------------------------------------------------------
 
 
@@ -524,3 +545,8 @@ def register(sub: Any) -> None:
     p = add(builds, "show", cmd_builds_show, help="one build in detail")
     p.add_argument("component")
     p.add_argument("pipeline_id")
+    p = add(builds, "deployable", cmd_builds_deployable, help="the newest deployable build")
+    p.add_argument("component")
+    p.add_argument("--branch", help="only builds of this branch")
+    p.add_argument("--version", help="exact version, or a prefix ending in '.' (1.4.)")
+    p.add_argument("--format", choices=DEPLOYABLE_FORMATS, default="json")

@@ -35,6 +35,7 @@ from extci.keys.models import key_status
 from extci.keys.service import INVALID_KEY, LAST_USED_RESOLUTION, AuthenticatedKey
 from extci.trust import repository as trust
 from extci.trust.oidc import INVALID_TOKEN
+from extci.webhooks.outbox import Outbox
 
 log = logging.getLogger("extci.ingest")
 
@@ -65,6 +66,8 @@ class _Batch:
     now: datetime
     rules: Rules
     components: Mapping[str, Any]
+    # Webhook deliveries caused by this batch's changes go into the same transaction.
+    outbox: Outbox | None = None
 
 
 def fingerprint(value: Any) -> str:
@@ -88,6 +91,7 @@ def ingest_batch(
     *,
     now: datetime,
     rules: Rules,
+    outbox: Outbox | None = None,
 ) -> list[Outcome | ExtciError]:
     """Ingest ``jobs`` in the caller's open transaction; one answer per job, in order.
 
@@ -103,7 +107,7 @@ def ingest_batch(
         key_rows.update(_policy_states(conn, key_ids))
     wanted = {key.component_id for _, key in jobs}
     wanted.update(e.component_id for e, _ in jobs if isinstance(e, StartEvent))
-    batch = _Batch(conn, now, rules, components.kinds_and_modes(conn, wanted))
+    batch = _Batch(conn, now, rules, components.kinds_and_modes(conn, wanted), outbox)
     answers: list[Outcome | ExtciError | None] = [None] * len(jobs)
     used: set[int] = set()
     # Events of one build keep their order; builds are visited in one global order, so two
@@ -225,6 +229,8 @@ def _start(batch: _Batch, event: StartEvent, key: AuthenticatedKey) -> Outcome:
         first_event=_event_row(None, event.type, event.created_at, now, None),
     )
     if build_id is not None:
+        if batch.outbox is not None:
+            batch.outbox.build_started(batch.conn, component.id, build_id, now)
         return Outcome(event.pipeline_id, component.id, state.BUILDING, duplicate=False)
     existing = builds.by_pipeline(batch.conn, component.id, event.pipeline_id)
     if existing is None:  # pragma: no cover - the conflicting row cannot vanish mid-transaction
@@ -323,6 +329,8 @@ def _end(batch: _Batch, event: EndEvent, build: Any) -> Outcome:
     builds.add_event(
         batch.conn, _event_row(build.id, event.type, event.created_at, now, event.result)
     )
+    if batch.outbox is not None:
+        batch.outbox.build_ended(batch.conn, build.component_id, build.id, status, now)
     return Outcome(build.pipeline_id, build.component_id, status, duplicate=False)
 
 

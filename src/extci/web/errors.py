@@ -20,7 +20,9 @@ from extci.web import render as r
 from extci.web.auth import SignInRequired, Visitor, current_visitor
 from extci.web.pages.common import see_other
 
-NON_PAGE_PREFIXES = ("/api/", "/ci/", "/healthz", "/readyz", "/docs", "/redoc", "/openapi")
+NON_PAGE_PREFIXES = (
+    "/api/", "/ci/", "/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi"
+)  # fmt: skip
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 

@@ -12,6 +12,17 @@ from extci.web.pages.live import router as live
 from extci.web.pages.session import router as session
 from extci.web.pages.trust import router as trust
 from extci.web.pages.users import router as users
+from extci.web.pages.webhooks import router as webhooks
 
 # In this order: the first route that matches a path wins.
-ROUTERS: tuple[APIRouter, ...] = (session, components, keys, builds, live, users, downloads, trust)
+ROUTERS: tuple[APIRouter, ...] = (
+    session,
+    components,
+    keys,
+    builds,
+    live,
+    users,
+    downloads,
+    trust,
+    webhooks,
+)

@@ -26,6 +26,7 @@ from extci.pagination import MAX_LIMIT, every
 from extci.web import render as r
 from extci.web.auth import EditorForm, Visitor, VisitorDep
 from extci.web.pages.common import NOTICES, Field, base_url, field_errors, see_other
+from extci.web.pages.delivery import Delivery
 
 router = APIRouter(include_in_schema=False)
 HISTORY_PAGE = 25
@@ -164,6 +165,7 @@ def component_context(
         "key_values": {"name": "", "expires": ""},
         "key_errors": {},
         "new_key": None,
+        "delivery": Delivery(session, settings, component.id, filters["branch"] or None, now),
     }
 
 
