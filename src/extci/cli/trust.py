@@ -1,14 +1,15 @@
 """``extci trust-policies create|list|delete``: a component's OIDC trust policies (keyless
-CI authentication), on the configured database as the other admin commands."""
+CI authentication), through the API like the other families: on the configured server, or
+on the local database (``/components/{id}/trust-policies``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from typing import Any
 
-from extci.cli.admin import _actor, _run, _settings, _uow
+from extci.cli.api import connect, every, path
+from extci.cli.commands import add, emit, group
 from extci.cli.output import echo, table, when
 
 
@@ -20,67 +21,60 @@ def _claim(text: str) -> tuple[str, str]:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from extci.trust import service
+    body = {
+        "name": args.name,
+        "issuer": args.issuer,
+        "audience": args.audience,
+        "claims": dict(args.claim or []),
+    }
+    route = path("/components/{}/trust-policies", args.component)
+    policy = connect().call("POST", route, body=body)
+    if args.output == "table":
+        echo(f"created trust policy {policy['id']} for {policy['componentId']}", file=sys.stderr)
+    return emit(args, policy, lambda _: [])
 
-    settings = _settings()
-    with _uow(settings) as session:
-        policy = service.create(
-            session,
-            args.component,
-            name=args.name,
-            issuer=args.issuer,
-            audience=args.audience,
-            claims=dict(args.claim or []),
-            actor=_actor(),
-            allow_http=settings.oidc_allow_http_issuers,
-        )
-        echo(f"created trust policy {policy.id} for {policy.component_id}", file=sys.stderr)
-    return 0
+
+def render_list(policies: list[dict[str, Any]]) -> list[str]:
+    rows = [
+        [
+            str(p["id"]),
+            p["name"],
+            p["issuer"],
+            p["audience"],
+            " ".join(f"{k}={v}" for k, v in sorted(p["claims"].items())),
+            when(p["lastUsedAt"]),
+        ]
+        for p in policies
+    ]
+    headers = ["ID", "NAME", "ISSUER", "AUDIENCE", "CLAIMS", "LAST USED"]
+    return table(headers, rows, empty="no trust policies")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from extci.pagination import every
-    from extci.trust import service
-
-    with _uow(_settings(), write=False) as session:
-        policies = every(lambda c: service.listing(session, args.component, cursor=c, limit=200))
-        rows = [
-            [
-                str(p.id),
-                p.name,
-                p.issuer,
-                p.audience,
-                " ".join(f"{k}={v}" for k, v in sorted(p.claims.items())),
-                when(p.last_used_at),
-            ]
-            for p in policies
-        ]
-    headers = ["ID", "NAME", "ISSUER", "AUDIENCE", "CLAIMS", "LAST USED"]
-    echo(*table(headers, rows, empty="no trust policies"))
-    return 0
+    route = path("/components/{}/trust-policies", args.component)
+    return emit(args, list(every(connect(), route)), render_list)
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from extci.trust import service
-
-    with _uow(_settings()) as session:
-        service.delete(session, args.component, args.policy_id, actor=_actor())
+    route = path("/components/{}/trust-policies/{}", args.component, args.policy_id)
+    connect().call("DELETE", route)
     echo(f"deleted trust policy {args.policy_id}", file=sys.stderr)
     return 0
 
 
+def available() -> bool:
+    """Trust policies come with the OIDC work (extci.trust); offered once it is merged."""
+    import importlib.util
+
+    return importlib.util.find_spec("extci.trust") is not None
+
+
 def register(sub: Any) -> None:
-    group = sub.add_parser("trust-policies", help="keyless CI: a component's OIDC trust policies")
-    inner = group.add_subparsers(dest="trust_command", metavar="COMMAND")
-    inner.required = True
-
-    def add(name: str, handler: Callable[[argparse.Namespace], int], **kw: Any) -> Any:
-        p = inner.add_parser(name, **kw)
-        p.set_defaults(handler=_run(handler))
-        p.add_argument("component")
-        return p
-
-    p = add("create", cmd_create, help="trust a CI's identity tokens for a component")
+    if not available():
+        return
+    policies = group(sub, "trust-policies", "keyless CI: a component's OIDC trust policies")
+    p = add(policies, "create", cmd_create, help="trust a CI's identity tokens for a component")
+    p.add_argument("component")
     p.add_argument("--name", required=True)
     p.add_argument(
         "--issuer", required=True, help="e.g. https://token.actions.githubusercontent.com"
@@ -93,6 +87,8 @@ def register(sub: Any) -> None:
         metavar="NAME=VALUE",
         help="a claim condition, repeatable: repository=acme/orders, ref=refs/heads/main",
     )
-    add("list", cmd_list, help="list a component's trust policies")
-    p = add("delete", cmd_delete, help="delete a trust policy")
+    p = add(policies, "list", cmd_list, help="list a component's trust policies")
+    p.add_argument("component")
+    p = add(policies, "delete", cmd_delete, output=False, help="delete a trust policy")
+    p.add_argument("component")
     p.add_argument("policy_id", type=int)
