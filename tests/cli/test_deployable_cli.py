@@ -99,7 +99,7 @@ def test_the_command_on_the_database(extci: Extci, api: Api) -> None:
         "p1", reference, "9f2c1e7a5b"
     ]  # fmt: skip
     missing = extci("builds", "deployable", "orders-service", "--branch", "release")
-    assert missing.returncode == 1
+    assert missing.returncode == 66  # EX_NOINPUT: 404 (docs/cli.md)
     assert "no deployable build on branch 'release'" in missing.stderr
     assert missing.stdout == ""
 

@@ -106,6 +106,13 @@ READS = [
     ["tokens", "list", "--user", "tester"],
     ["audit", "list", "--limit", "5"],
     ["audit", "list", "--component", "orders", "-o", "json"],
+    ["builds", "deployable", "orders"],
+    ["builds", "deployable", "orders", "--format", "env"],
+    ["builds", "deployable", "orders", "--branch", "main", "--format", "helm-values"],
+    ["builds", "deployable", "orders", "--branch", "release"],
+    ["trust-policies", "list", "orders"],
+    ["trust-policies", "list", "orders", "-o", "json"],
+    ["trust-policies", "delete", "orders", "999"],
     # errors: the same problem details, the same exit codes
     ["components", "ci-mode", "nope", "external"],
     ["components", "create", "orders", "--kind", "library"],
@@ -136,9 +143,11 @@ def test_every_family_prints_the_same_remotely_as_locally(server: LiveServer, mo
             ["components", "ci-mode", "orders", "external"],
             ["keys", "create", "orders", "--name", "ci", "--expires", "2099-01-31"],
             ["users", "create", "vera", "--role", "viewer"],
+            ["trust-policies", "create", "orders", "--name", "github main", "--issuer",
+             "https://token.actions.githubusercontent.com", "--claim", "repository=acme/orders"],
         ],
-    )
-    assert [a["rc"] for a in setup] == [0] * 5, setup
+    )  # fmt: skip
+    assert [a["rc"] for a in setup] == [0] * 6, setup
     key = setup[3]["stdout"].strip()
     assert setup[3]["stderr"].startswith("created CI key 1 (")
     p1, p2 = "jobs/orders/1", "jobs/orders/2"
@@ -163,6 +172,12 @@ def test_every_family_prints_the_same_remotely_as_locally(server: LiveServer, mo
     assert "missing" not in by_command[f"builds show orders {p1}"]["stdout"]
     assert "container, git-revision, helm" in by_command[f"builds show orders {p1}"]["stdout"]
     assert json.loads(by_command["builds list orders -o json"]["stdout"])[0]["pipelineId"] == p2
+    deployable = by_command["builds deployable orders --format env"]["stdout"]
+    assert f"EXTCI_PIPELINE_ID={p1}\n" in deployable
+    assert "EXTCI_IMAGE=registry.example.org/team/orders-service:1.4.0\n" in deployable
+    assert by_command["builds deployable orders --branch release"]["rc"] == 66
+    assert "acme/orders" in by_command["trust-policies list orders"]["stdout"]
+    assert by_command["trust-policies delete orders 999"]["rc"] == 66
     codes = [a["rc"] for a in remote[-9:]]
     assert codes == [66, 65, 65, 66, 66, 65, 65, 65, 66]
 

@@ -120,7 +120,7 @@ def test_backup_under_load_and_restore(tmp_path: Path, sqlite_template: SQLiteTe
     restore_env = {**os.environ, "EXTCI_DATA_DIR": str(restored_dir)}
     restore_env.pop("EXTCI_DATABASE_URL", None)
     refused = _run("db", "restore", str(backup), env={**restore_env, "EXTCI_DATA_DIR": str(data)})
-    assert refused.returncode == 1
+    assert refused.returncode == 65  # EX_DATAERR: 409 (docs/cli.md)
     assert "not empty" in refused.stderr
     done = _run("db", "restore", str(backup), env=restore_env)
     assert done.returncode == 0, done.stderr
@@ -147,5 +147,5 @@ def test_backup_is_for_sqlite_only(tmp_path: Path) -> None:
         "EXTCI_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
     }
     done = _run("db", "backup", str(tmp_path / "b.db"), env=env)
-    assert done.returncode == 1
+    assert done.returncode == 65  # EX_DATAERR: 400 (docs/cli.md)
     assert "pg_dump" in done.stderr

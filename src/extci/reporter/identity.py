@@ -11,9 +11,6 @@ default ``extci``). The token goes in ``Authorization: Bearer``, and the compone
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.parse
-import urllib.request
 
 from extci.reporter.config import Settings
 from extci.reporter.errors import ExitCode, ReporterError
@@ -22,6 +19,11 @@ MAX_ANSWER = 64 * 1024
 
 
 def github_id_token(request_url: str, bearer: str, audience: str, timeout: float) -> str:
+    # Only here: urllib.request (http.client, ssl, email) costs every other run its import.
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
     separator = "&" if "?" in request_url else "?"
     url = f"{request_url}{separator}audience={urllib.parse.quote(audience, safe='')}"
     request = urllib.request.Request(  # noqa: S310 - the URL GitHub's runner gives the job
