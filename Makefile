@@ -2,10 +2,12 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-HOST   ?= 127.0.0.1
-PORT   ?= 8080
+# `make run` serves where EXTCI_HOST/EXTCI_PORT say (default 127.0.0.1:8080); HOST= and
+# PORT= on the command line (or in the environment) override them.
+HOST   ?=
+PORT   ?=
 
-.PHONY: run test install install-dev test-tools lint format clean bench
+.PHONY: run test install install-dev test-tools lint format clean bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,14 +32,21 @@ $(GITLAB_CI_LOCAL): tools/gitlab-ci-local/package-lock.json
 	npm ci --no-audit --no-fund --prefix tools/gitlab-ci-local
 	touch $@
 
-test-tools: $(GITLAB_CI_LOCAL)
+# axe-core (npm) is injected into pages by the accessibility tests (tests/web/axe.py); only
+# in the test browser, never served by extci.
+AXE_CORE := tools/axe-core/node_modules/axe-core/axe.min.js
+$(AXE_CORE): tools/axe-core/package-lock.json
+	npm ci --no-audit --no-fund --prefix tools/axe-core
+	touch $@
+
+test-tools: $(GITLAB_CI_LOCAL) $(AXE_CORE)
 
 install: $(VENV)/.installed-server
 
 install-dev: $(VENV)/.installed-dev
 
 run: install
-	$(BIN)/extci serve --host $(HOST) --port $(PORT)
+	$(BIN)/extci serve$(if $(HOST), --host $(HOST))$(if $(PORT), --port $(PORT))
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -49,10 +58,16 @@ bench: install-dev
 		echo "make bench needs wrk and hyperfine: sudo apt-get install wrk hyperfine"; exit 2; }
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# The PNGs in docs/screenshots (README, docs/web-ui.md), taken from a live server in
+# Chromium at desktop and phone widths. Tests never write tracked files; this does.
+screenshots: install-dev
+	$(BIN)/python -m tests.web.screenshots docs/screenshots
+
 lint: install-dev
 	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	$(BIN)/hadolint deploy/Containerfile
 
 format: install-dev
 	$(BIN)/ruff format src tests

@@ -26,16 +26,20 @@ from extci.audit.endpoints import router as audit_router
 from extci.bodylimit import BodyLimit
 from extci.builds.endpoints import component_router as delivery_router
 from extci.builds.endpoints import router as builds_router
+from extci.builds.retention import RetentionTask
 from extci.components.endpoints import router as components_router
 from extci.config import Settings
 from extci.db import problem_for, unavailable
-from extci.errors import ExtciError, FieldError, ValidationFailed, json_pointer
+from extci.errors import ExtciError, FieldError, ValidationFailed, json_pointer, with_request_id
 from extci.health import router as health_router
 from extci.ingest.endpoint import ROUTE as WEBHOOK_ROUTE
 from extci.keys.endpoints import router as keys_router
+from extci.logs import RequestLog
 from extci.openapi import build as build_openapi
 from extci.runtime import Runtime
 from extci.slow_clients import BodyReadTimeout
+from extci.trust.endpoints import router as trust_router
+from extci.webhooks.endpoints import router as webhooks_router
 
 log = logging.getLogger("extci")
 PROBLEM_JSON = "application/problem+json"
@@ -78,7 +82,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         "detail": str(exc.detail),
     }
     return JSONResponse(
-        body, status_code=exc.status_code, headers=exc.headers, media_type=PROBLEM_JSON
+        with_request_id(body),
+        status_code=exc.status_code,
+        headers=exc.headers,
+        media_type=PROBLEM_JSON,
     )
 
 
@@ -140,8 +147,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Exception, _unexpected)
     app.router.routes.insert(0, WEBHOOK_ROUTE)  # the hot path is matched first
     routers = (components_router, keys_router, builds_router, delivery_router)
-    for router in (*routers, accounts_router, audit_router):
+    for router in (*routers, accounts_router, audit_router, webhooks_router):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(trust_router, prefix="/api/v1")
     app.include_router(health_router)
     _install_web(app)
 
@@ -152,19 +160,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(BodyReadTimeout, seconds=settings.body_read_timeout.total_seconds())
+    # Outermost, around Starlette's own 500 handler too: every answer carries the id.
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: RequestLog(build_stack())  # type: ignore[method-assign]
     return app
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The server stops taking requests first; then the writer stores what is queued.
+    runtime: Runtime = app.state.runtime
+    retention = None
+    if runtime.settings.retention is not None:
+        retention = RetentionTask(runtime.engine, runtime.settings.retention)
+        retention.start()
+    if runtime.settings.webhook_deliver:
+        runtime.deliveries.start()
     try:
         yield
     finally:
+        if retention is not None:
+            await retention.stop()
         # By now the server has answered every request or the shutdown grace period is
         # over (and the waiting requests were answered 503): do not linger on a batch
         # that is stuck on the database; nobody is waiting for its answer any more.
-        runtime: Runtime = app.state.runtime
+        await run_in_threadpool(runtime.deliveries.close, CLOSE_SECONDS)
         await run_in_threadpool(runtime.writer.close, CLOSE_SECONDS)
         await run_in_threadpool(runtime.rate_limiter.close)
 

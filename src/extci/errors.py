@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+# The id of the HTTP request being handled (set by extci.logs.RequestLog): every problem
+# body names it, so a user's error report can be found in the server's log.
+REQUEST_ID: ContextVar[str | None] = ContextVar("extci_request_id", default=None)
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,15 @@ class ExtciError(Exception):
         }
         if self.errors:
             body["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in self.errors]
-        return body
+        return with_request_id(body)
+
+
+def with_request_id(body: dict[str, Any]) -> dict[str, Any]:
+    """A problem body with the current request's id (``requestId``), when there is one."""
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        body["requestId"] = request_id
+    return body
 
 
 class BadRequest(ExtciError):

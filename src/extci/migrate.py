@@ -8,11 +8,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, func, select
 
 from extci.errors import ServiceUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x65787463_69520002  # an arbitrary bigint key for pg_advisory_xact_lock
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -33,6 +34,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             _pragma(connection, "foreign_keys=OFF")
         try:
             with connection.begin():
+                if not sqlite:
+                    # Servers starting together (workers, pods of a rolling update)
+                    # migrate one at a time; the next finds the schema current.
+                    connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
                 cfg.attributes["connection"] = connection
                 command.upgrade(cfg, revision)
                 if sqlite:

@@ -18,10 +18,10 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from tests.support import events as ev
-from tests.web.conftest import SCREENSHOTS
 from tests.web.live_server import LiveServer, create_users, extci, server_env
 from tests.web.pages import sign_in
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DIGEST = "sha256:" + "3f" * 32
 # (status the end event sends or None for a build still running, minutes it took, complete?)
 RUNS = [

@@ -40,7 +40,7 @@ class Build(Base):
             "end_result IS NULL OR end_result IN ('SUCCESSFUL', 'FAILED', 'CANCELED')",
             name="end_result",
         ),
-        # pipelineId is unique within its component (ci-events.md §2): the same id in two
+        # pipelineId is unique within its component (docs/webhook.md): the same id in two
         # components is two builds, and one component's key cannot squat another's ids.
         UniqueConstraint("component_id", "pipeline_id"),
         # Every history read is a keyset walk down one of these, newest first, so a page

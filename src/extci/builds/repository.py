@@ -230,6 +230,61 @@ def events(session: Session, build_id: int) -> list[BuildEvent]:
     return list(session.execute(stmt).scalars())
 
 
+# ---- retention (extci.builds.retention) ------------------------------------------------
+
+
+def _kept_ids() -> tuple[Any, Any]:
+    """The builds retention never removes: each component's newest build per stored
+    status, and its newest SUCCESSFUL (deployable) build per branch (builds without a
+    branch count as one branch)."""
+    per_status = select(func.max(_BUILD.c.id)).group_by(_BUILD.c.component_id, _BUILD.c.status)
+    per_branch = (
+        select(func.max(_BUILD.c.id))
+        .where(_BUILD.c.status == state.SUCCESSFUL)
+        .group_by(_BUILD.c.component_id, _BUILD.c.branch_key)
+    )
+    return per_status, per_branch
+
+
+def _prunable(cutoff: datetime) -> Any:
+    per_status, per_branch = _kept_ids()
+    return and_(
+        _BUILD.c.last_event_at < cutoff,
+        _BUILD.c.id.not_in(per_status),
+        _BUILD.c.id.not_in(per_branch),
+    )
+
+
+def prune_batch(conn: Connection, cutoff: datetime, limit: int) -> int:
+    """Delete up to ``limit`` prunable builds, oldest first (their results and timeline
+    go with them: ON DELETE CASCADE); how many went."""
+    ids = select(_BUILD.c.id).where(_prunable(cutoff)).order_by(_BUILD.c.id).limit(limit)
+    # The age is checked again on the row itself: an event that arrived meanwhile keeps it.
+    stmt = _BUILD.delete().where(_BUILD.c.id.in_(ids), _BUILD.c.last_event_at < cutoff)
+    return int(conn.execute(stmt).rowcount)
+
+
+def prunable_per_component(conn: Connection, cutoff: datetime) -> list[tuple[str, int, datetime]]:
+    """(component, builds that would go, the newest last event among them)."""
+    stmt = (
+        select(_BUILD.c.component_id, func.count(), func.max(_BUILD.c.last_event_at))
+        .where(_prunable(cutoff))
+        .group_by(_BUILD.c.component_id)
+        .order_by(_BUILD.c.component_id)
+    )
+    return [(c, int(n), newest) for c, n, newest in conn.execute(stmt)]
+
+
+def retention_lock(conn: Connection) -> bool:
+    """PostgreSQL: one process prunes at a time (a transaction-level advisory lock; the
+    others skip their turn). SQLite has one process."""
+    if conn.dialect.name != "postgresql":
+        return True
+    got = conn.execute(select(func.pg_try_advisory_xact_lock(RETENTION_LOCK))).scalar_one()
+    return bool(got)
+
+
+RETENTION_LOCK = 0x65787463_69520001  # "extci" + retention: an arbitrary bigint key
 # ``status = 'SUCCESSFUL'`` as a literal, exactly the condition of the partial index
 # ix_builds_deployable: with a bound parameter neither SQLite's planner nor a generic
 # PostgreSQL plan can prove that the index applies.

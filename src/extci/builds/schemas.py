@@ -89,6 +89,8 @@ class EventOut(ApiModel):
     type: str
     created_at: datetime | None
     received_at: datetime
+    # What a result event added (its result types, e.g. "container, helm"), else null.
+    summary: str | None = None
 
 
 class BuildDetailOut(BuildCommon):
@@ -116,7 +118,12 @@ class BuildDetailOut(BuildCommon):
             ],
             missing_results=d.missing,
             events=[
-                EventOut(type=e.type, created_at=e.created_at, received_at=e.received_at)
+                EventOut(
+                    type=e.type,
+                    created_at=e.created_at,
+                    received_at=e.received_at,
+                    summary=e.summary,
+                )
                 for e in d.events
             ],
         )

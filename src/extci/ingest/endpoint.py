@@ -1,8 +1,8 @@
 """``POST /ci/webhook``: check the key, read raw bytes, validate once, hand the event
 to the group-commit writer, answer after its batch has committed.
 
-Order of checks: key (401) → rate limit (429) → media type (415) → size (413) → body (400)
-→ the event's own rules (403/404/409)."""
+Order of checks: key or identity token (401) → rate limit (429) → media type (415) → size
+(413) → body (400) → the event's own rules (403/404/409)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,10 @@ from extci.ingest.events import END, RESULT, START, WIRE_VERSION
 from extci.ingest.parse import parse_event
 from extci.keys import service as keys
 from extci.keys.cache import KeyRecord
+from extci.logs import SCOPE_KEY
 from extci.metrics import UNKNOWN, WebhookMeter
 from extci.runtime import Runtime
+from extci.trust.oidc import INVALID_TOKEN
 
 WEBHOOK_PATH = "/ci/webhook"
 
@@ -89,6 +91,17 @@ async def _authenticate(runtime: Runtime, presented: str | None) -> keys.Authent
     return keys.AuthenticatedKey(record.id, record.component_id)
 
 
+async def _authenticate_token(runtime: Runtime, request: Request) -> keys.AuthenticatedKey:
+    """``Authorization: Bearer <OIDC identity token>``, checked against the trust policies
+    (:mod:`extci.trust.oidc`); ``X-Extci-Component`` picks the component when policies of
+    several components trust the same token. Then the request goes on as with a key."""
+    scheme, _, token = request.headers["authorization"].partition(" ")
+    if scheme.lower() != "bearer" or runtime.oidc is None:
+        raise Unauthorized(INVALID_TOKEN)
+    component = request.headers.get("x-extci-component") or None
+    return await runtime.oidc.authenticate(token.strip(), component)
+
+
 async def webhook(request: Request) -> JSONResponse:
     """The hot path, as a plain Starlette endpoint: FastAPI's per-request machinery
     (dependency solving, its exit stack) cost more than the event's own validation. Its
@@ -115,7 +128,14 @@ async def webhook(request: Request) -> JSONResponse:
 
 async def _receive(request: Request, arrived: float, seen: list[str | None]) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
-    key = await _authenticate(runtime, request.headers.get("x-codenow-api-key"))
+    presented = request.headers.get("x-codenow-api-key")
+    if presented is None and "authorization" in request.headers:  # keyless: an OIDC token
+        key = await _authenticate_token(runtime, request)
+    else:
+        key = await _authenticate(runtime, presented)
+    log_fields = request.scope.get(SCOPE_KEY)  # the access log's line (extci.logs)
+    if log_fields is not None:
+        log_fields["component"] = key.component_id
     quota = await runtime.rate_limiter.hit(key.id, since=arrived)
     headers = quota.headers()
     try:
@@ -135,6 +155,8 @@ async def _receive(request: Request, arrived: float, seen: list[str | None]) -> 
             )
         body = await _read_body(request, runtime.settings.max_body_bytes)
         event = parse_event(body, runtime.limits)
+        if log_fields is not None:
+            log_fields["pipeline_id"] = event.pipeline_id
         seen[0] = event.type
         try:
             outcome = await runtime.writer.submit((event, key), since=arrived)  # once committed
@@ -156,7 +178,7 @@ async def _receive(request: Request, arrived: float, seen: list[str | None]) -> 
         raise
     except DBAPIError as exc:
         # As app.py answers it, but this request was authenticated, so the answer carries
-        # the rate-limit headers too (§7).
+        # the rate-limit headers too (docs/webhook.md, "Rate limit").
         problem = problem_for(exc)
         if problem is None:
             raise

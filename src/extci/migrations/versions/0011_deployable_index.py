@@ -3,8 +3,8 @@ can I deploy from main?" is one index probe however long the history is (a parti
 only SUCCESSFUL rows are in it, so the webhook's inserts and status changes of builds that
 are not SUCCESSFUL do not touch it)
 
-Revision ID: 0009
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-01
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0007"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Whole-installation operations: copy to PostgreSQL, back up and restore (``extci db``)."""

@@ -1,0 +1,1 @@
+"""Operations: workers, logs, copy, backup, retention, the deployment kit (issue 12)."""
