@@ -45,7 +45,13 @@ Text = Annotated[str, UNICODE_TEXT]
 
 # A display name (component, CI key, token) as the OpenAPI document states it and the server
 # enforces it: 1-255 characters, not blank, no NUL (stored trimmed; validation.display_name).
-NAME_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# "Blank" is spelled out as the characters Python's str.strip removes: ``\s`` means three
+# different things in Python, pydantic's Rust engine and the ECMA regexes of OpenAPI
+# clients (U+0085 is whitespace to the first two only).
+NAME_PATTERN = (
+    r"^[^\x00]*[^\x00\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f"
+    r"\u205f\u3000][^\x00]*$"
+)
 # (Constraints go before UNICODE_TEXT: after it, pydantic leaves the pattern out of the
 # JSON schema.)
 Name = Annotated[

@@ -58,13 +58,15 @@ def test_the_reporter_installs_alone_and_reports_a_failed_build(
     assert admin.stdout == ""
     assert admin.stderr == (
         "extci: no server configured: run 'extci login --server URL' (or set EXTCI_URL and "
-        "EXTCI_TOKEN), or install the server (pip install 'extci[server]') to work on its "
+        "EXTCI_TOKEN), or install extci with its server extra (extci[server], see the README) "
+        "to work on its "
         "database\n"
     )
     db = extci("db", "upgrade")
     assert (db.returncode, db.stderr) == (
         78,
-        "extci: this command needs the server: pip install 'extci[server]'\n",
+        "extci: this command needs the server: install extci with its server extra "
+        "(pip install 'extci[server] @ git+<extci repository URL>', see the README)\n",
     )
     # With a server and a token, the same install runs the commands through the API.
     remote = extci("components", "list", EXTCI_TOKEN=live_server.token)

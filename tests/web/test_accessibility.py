@@ -168,6 +168,20 @@ def walk_editor(page: Page, site: Site, width: str) -> Iterator[str]:
     close_dialog(page, "#mode-dialog")
     page.goto(f"/components/{INVENTORY}")
     yield "component, External CI, no keys or builds yet"
+    # Webhooks on a component no test sends builds of: nothing is ever delivered.
+    page.goto(f"/components/{INVENTORY}/webhooks")
+    page.locator("#webhook-url").fill(f"https://deploy.example.org/hooks/{width}")
+    page.locator("#new-webhook input[type=checkbox]").first.check()
+    page.get_by_role("button", name="Add subscription").click()
+    expect(page.locator("#webhook-created")).to_be_visible()
+    yield "webhooks: signing secret shown once"
+    page.keyboard.press("Escape")
+    page.locator(f'#webhooks-table a:not(.button):has-text("hooks/{width}")').click()
+    expect(page).to_have_url(re.compile(r"/webhooks/\d+$"))
+    yield "webhook delivery log"
+    subscription = page.url.rstrip("/").rsplit("/", 1)[-1]
+    page.goto(f"/webhooks/{subscription}/delete")
+    yield "page: delete a webhook subscription"
     page.goto(f"/components/{SEARCH}")
     yield "component, platform, nothing yet"
     yield from build_pages(page, site)

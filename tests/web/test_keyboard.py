@@ -171,6 +171,17 @@ def journey(page: Page) -> None:
     expect(page.locator("#notice")).to_be_focused()
     expect(page.locator("#keys-table")).to_have_count(0)
 
+    # A trust policy, typed and sent from the keyboard.
+    tab_to(page, "#trust-name")
+    page.keyboard.type("github-main")
+    page.keyboard.press("Tab")
+    page.keyboard.type("https://token.actions.githubusercontent.com")
+    tab_to(page, "#trust-claims")
+    page.keyboard.type("repository=acme/kb")
+    tab_to(page, "#trust-form button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page.locator("#trust-table")).to_contain_text("github-main")
+
     # Folded sections open with Enter and Space; the example scrolls from the keyboard.
     tab_to(page, "#howto summary")
     howto = page.locator("#howto-fold")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from extci import metrics
 from extci.db import unit_of_work
 from extci.webhooks import observe
 from extci.webhooks.models import WebhookDelivery
@@ -62,8 +63,16 @@ def run_build(api: Api, key: str, pipeline_id: str, outcome: str = "SUCCESSFUL")
         assert api.send(event, key).status_code == 200
 
 
+def delivered_count() -> float:
+    sample = metrics.REGISTRY.get_sample_value(
+        "extci_webhook_deliveries_total", {"outcome": "delivered"}
+    )
+    return sample or 0.0
+
+
 def test_a_build_is_delivered_signed_in_order_and_logged(hooked: Api) -> None:
     api = hooked
+    counted_before = delivered_count()
     api.component()
     key = api.key()
     with receiver() as hook:
@@ -111,6 +120,7 @@ def test_a_build_is_delivered_signed_in_order_and_logged(hooked: Api) -> None:
     assert attempt["latencyMs"] >= 0
     assert '"received"' in attempt["response"]
     assert log[0]["messageId"] == got[2].headers["webhook-id"]
+    assert delivered_count() - counted_before >= 3  # /metrics counts them
 
 
 def test_only_what_was_subscribed_and_a_failed_build_is_not_deployable(hooked: Api) -> None:

@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from extci.audit.service import Actor
     from extci.config import Settings
 
-SERVER_EXTRA_HINT = "this command needs the server: pip install 'extci[server]'"
+SERVER_EXTRA_HINT = (
+    "this command needs the server: install extci with its server extra "
+    "(pip install 'extci[server] @ git+<extci repository URL>', see the README)"
+)
 
 
 def local_only(command: Handler) -> Handler:

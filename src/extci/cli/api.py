@@ -146,8 +146,8 @@ def connect() -> Api:
     except ImportError:
         raise CliError(
             "no server configured: run 'extci login --server URL' (or set EXTCI_URL and "
-            "EXTCI_TOKEN), or install the server (pip install 'extci[server]') to work on "
-            "its database",
+            "EXTCI_TOKEN), or install extci with its server extra (extci[server], see the "
+            "README) to work on its database",
             ExitCode.CONFIG,
         ) from None
     api = LocalApi.open()

@@ -2,7 +2,7 @@
 that ``extci login`` stored in ``$XDG_CONFIG_HOME/extci/config.toml`` (default
 ``~/.config``), else none: the commands then work on the local database.
 
-Standard library only: a laptop has ``pip install extci`` without the server extra.
+Standard library only: a laptop has extci installed without the server extra.
 """
 
 from __future__ import annotations

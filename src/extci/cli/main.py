@@ -1,7 +1,7 @@
 """The ``extci`` command.
 
 This module imports only the standard library, and so do the command modules until a
-command runs: ``pip install extci`` (no server extra) must be able to run ``extci report``
+command runs: an install of extci without the server extra must be able to run ``extci report``
 and every command against a server. Local commands import the server's code when they run,
 and say which extra to install when it is missing.
 """

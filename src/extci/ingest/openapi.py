@@ -33,8 +33,10 @@ WEBHOOK_OPENAPI: dict[str, Any] = {
     "description": (
         "One endpoint for all three event kinds of the CodeNOW External CI v1 contract; "
         "the body's `type` picks the kind. Authenticate with the component's CI key in "
-        "`X-Codenow-Api-Key`. Answered only after the event is committed; every event is "
-        "safe to send twice."
+        "`X-Codenow-Api-Key`, or keyless with `Authorization: Bearer <OIDC identity token>` "
+        "of a CI one of the component's trust policies accepts (`X-Extci-Component` names "
+        "the component when several do). Answered only after the event is committed; every "
+        "event is safe to send twice. The contract for CI authors: docs/webhook.md."
     ),
     "security": [{"ciKey": []}],
     "parameters": [
@@ -86,7 +88,7 @@ WEBHOOK_OPENAPI: dict[str, Any] = {
             },
         },
         "400": problem_response("Not JSON, not an object, unknown type, missing or invalid field."),
-        "401": problem_response("No valid CI key."),
+        "401": problem_response("No valid CI key (or identity token)."),
         "403": problem_response("The key is not allowed for this component."),
         "404": problem_response("Component or pipeline run not found."),
         "409": problem_response("Lifecycle conflict, or the component is not in External CI mode."),

@@ -1,5 +1,6 @@
-"""Hooks for the delivery figures: attempts by outcome, and the outbox's depth, counted in
-the Prometheus metrics (:mod:`extci.metrics`, served at ``GET /metrics``)."""
+"""The delivery figures: attempts by outcome, and the outbox's depth, counted by the
+Prometheus metrics (``extci.metrics``: ``extci_webhook_deliveries{outcome}`` and
+``extci_outbox_depth``). The worker reports through these two functions only."""
 
 from __future__ import annotations
 

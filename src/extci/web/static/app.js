@@ -131,6 +131,8 @@
       // Rendered open for browsers without JavaScript; removing the attribute (unlike
       // close()) fires no late "close" event.
       dialog.removeAttribute("open");
+      var clean = dialog.getAttribute("data-clean-url");  // as body[data-url], for one dialog
+      if (clean && window.history.replaceState) { window.history.replaceState(null, "", clean); }
       var mayClose = dialog.hasAttribute("data-key-once") ? keyShownOnce(dialog) : null;
       dialog.addEventListener("close", function () {
         if (dialog.open) { return; }
