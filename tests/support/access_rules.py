@@ -264,6 +264,8 @@ def _fresh_trust_policy(*, form: bool = False) -> Prepare:
             policy_id = policy.id
         return Call({"component_id": "alpha", "policy_id": policy_id}, form={} if form else None)
 
+    return prepare
+
 
 def _new_webhook_api(w: World, _p: Principal, _v: str) -> Call:
     return Call({"component_id": "alpha"}, json={"url": _hook(w), "events": ["build.started"]})
