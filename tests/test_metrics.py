@@ -20,6 +20,7 @@ from extci.config import Settings
 from tests.api.helpers import problem
 from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.databases import PostgresDatabase, require_postgres
 from tests.support.live import LiveServer
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -134,3 +135,33 @@ def test_a_live_server_in_multiprocess_mode(tmp_path: Path) -> None:
 
 def _json(event: object) -> bytes:
     return json.dumps(event).encode()
+
+
+@pytest.mark.postgres
+def test_two_workers_report_the_same_totals(tmp_path: Path) -> None:
+    """``extci serve --workers 2`` on PostgreSQL: every scrape, whichever worker answers it,
+    counts every event (the workers share a PROMETHEUS_MULTIPROC_DIR serve made for them)."""
+    require_postgres()
+    database = PostgresDatabase()
+    env = {"EXTCI_WORKERS": "2", "EXTCI_RATE_LIMIT_PER_MINUTE": "100000"}
+    server = LiveServer(tmp_path / "server", extra_env=env, database_url=database.empty())
+    try:
+        server.start()
+        key = server.external_component("orders-service")
+        headers = {"Content-Type": ev.V1, "X-Codenow-Api-Key": key}
+        for n in range(12):  # new connections: both workers get some of them
+            req = urllib.request.Request(  # noqa: S310 - a local URL
+                server.url + "/ci/webhook",
+                data=_json(ev.start(f"p{n}", "orders-service")),
+                headers=headers,
+                method="POST",
+            )
+            with urllib.request.urlopen(req, timeout=10) as answer:  # noqa: S310
+                assert answer.status == 200
+        for _ in range(6):
+            with urllib.request.urlopen(server.url + "/metrics", timeout=10) as answer:  # noqa: S310
+                found = samples(answer.read().decode())
+            assert value(found, "extci_webhook_events_total", type="start", status="200") == 12
+    finally:
+        server.stop()
+        database.drop()

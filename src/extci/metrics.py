@@ -11,16 +11,20 @@ no ``labels()`` call (which hashes the label values under the metric's lock). Th
 lock left is the one inside each value, which nothing contends: the webhook runs on one
 event-loop thread per process.
 
-Several server processes: set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory shared
-by them (before they start, cleared at each start); each process then writes its values
-to files there and ``/metrics`` adds up every process's (prometheus_client's multiprocess
-mode). Without it, each process reports only its own counts.
+Several server processes: with ``PROMETHEUS_MULTIPROC_DIR`` naming an empty directory
+shared by them, each process writes its values to files there and ``/metrics`` adds up
+every process's (prometheus_client's multiprocess mode). ``extci serve --workers N`` sets
+one up by itself (:func:`shared_between_workers`); separately started processes need it
+set (and emptied before they start), or each reports only its own counts.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -130,6 +134,24 @@ class WebhookMeter:
         child = self._finished.get(build_status)
         if child is not None:
             child.inc()
+
+
+@contextmanager
+def shared_between_workers() -> Iterator[None]:
+    """Around starting several worker processes: unless the operator chose a
+    ``PROMETHEUS_MULTIPROC_DIR``, give them a fresh private one (removed afterwards), so
+    that whichever worker answers a scrape reports every worker's counts. The workers are
+    spawned interpreters: they read the variable when they import prometheus_client."""
+    if multiprocess_dir():
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="extci-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    try:
+        yield
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def multiprocess_dir() -> str | None:

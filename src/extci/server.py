@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 
-from extci import migrate
+from extci import metrics, migrate
 from extci.accounts import service as accounts
 from extci.app import create_app
 from extci.config import Settings
@@ -101,10 +101,11 @@ def serve(*, host: str | None = None, port: int | None = None, workers: int | No
     # Worker processes read their settings from the environment: pass on what the command
     # line said.
     os.environ.update({f"EXTCI_{k.upper()}": str(v) for k, v in overrides.items()})
-    uvicorn.run(
-        "extci.server:worker_app",
-        factory=True,
-        workers=settings.workers,
-        **{**options, "http": "extci.server:WorkerProtocol"},
-    )
+    with metrics.shared_between_workers():
+        uvicorn.run(
+            "extci.server:worker_app",
+            factory=True,
+            workers=settings.workers,
+            **{**options, "http": "extci.server:WorkerProtocol"},
+        )
     return 0

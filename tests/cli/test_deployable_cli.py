@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from extci.cli.deployable import NoImage, as_env, as_helm_values, env_pairs, render
+from extci.cli.errors import ExitCode
 from tests.cli.test_admin_cli import Extci
 from tests.conftest import Api
 from tests.support import events as ev
@@ -99,7 +100,7 @@ def test_the_command_on_the_database(extci: Extci, api: Api) -> None:
         "p1", reference, "9f2c1e7a5b"
     ]  # fmt: skip
     missing = extci("builds", "deployable", "orders-service", "--branch", "release")
-    assert missing.returncode == 66  # EX_NOINPUT: 404 (docs/cli.md)
+    assert missing.returncode == ExitCode.NOINPUT
     assert "no deployable build on branch 'release'" in missing.stderr
     assert missing.stdout == ""
 

@@ -18,7 +18,7 @@ from extci.clock import utcnow
 from extci.dependencies import SessionDep, SettingsDep
 from extci.ingest.openapi import problem_response
 from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import CursorQuery, LimitQuery, PageOut, SearchQuery
+from extci.schemas import NAME_PATTERN, CursorQuery, LimitQuery, PageOut, SearchQuery
 
 MAX_RESULTS_PAGE = 1000
 router = APIRouter(prefix="/components/{component_id}/builds", tags=["builds"])
@@ -77,6 +77,8 @@ def build_detail(
 
 component_router = APIRouter(prefix="/components/{component_id}", tags=["delivery"])
 
+# branch and version: not blank (an unset variable in a deploy script must not widen the
+# query to every branch), no NUL; NAME_PATTERN says exactly that.
 _NONE_DEPLOYABLE = problem_response(
     "The component does not exist, or has no SUCCESSFUL build matching the filters "
     "(the detail says which)."
@@ -91,10 +93,15 @@ def deployable_build(
     settings: SettingsDep,
     component_id: str,
     _user: Viewer,
-    branch: Annotated[SearchQuery, Query(description="only builds of this branch")] = None,
+    branch: Annotated[
+        str | None, Query(description="only builds of this branch", pattern=NAME_PATTERN)
+    ] = None,
     version: Annotated[
-        SearchQuery,
-        Query(description="exact version, or a prefix ending in '.' (1.4. matches 1.4.x)"),
+        str | None,
+        Query(
+            description="exact version, or a prefix ending in '.' (1.4. matches 1.4.x)",
+            pattern=NAME_PATTERN,
+        ),
     ] = None,
 ) -> DeployableOut:
     """The newest deployable (SUCCESSFUL) build with its deployment coordinates: container

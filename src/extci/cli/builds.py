@@ -7,6 +7,7 @@ from typing import Any
 
 from extci.cli.api import connect, path
 from extci.cli.commands import add, emit, group, positive
+from extci.cli.deployable import FORMATS as DEPLOYABLE_FORMATS
 from extci.cli.errors import CliError, ExitCode
 from extci.cli.output import echo, table, when
 from extci.humanize import duration
@@ -102,7 +103,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_deployable(args: argparse.Namespace) -> int:
     """The newest deployable build, as JSON, shell variables or Helm values (a CD job's
     question): ``GET /components/{id}/deployable``, rendered by extci.cli.deployable."""
-    from extci.cli.deployable import NoImage, render  # type: ignore[import-not-found,unused-ignore]
+    from extci.cli.deployable import NoImage, render
 
     query = {"branch": args.branch, "version": args.version}
     document = connect().call("GET", path("/components/{}/deployable", args.component), query=query)
@@ -112,14 +113,6 @@ def cmd_deployable(args: argparse.Namespace) -> int:
         raise CliError(str(error), ExitCode.NOINPUT) from None
     echo(*text.splitlines())
     return 0
-
-
-def _has_deployable() -> bool:
-    # ``builds deployable`` comes with the delivery work (extci.cli.deployable); until that
-    # is merged, the command is not offered.
-    import importlib.util
-
-    return importlib.util.find_spec("extci.cli.deployable") is not None
 
 
 def register(sub: Any) -> None:
@@ -133,11 +126,8 @@ def register(sub: Any) -> None:
     p = add(builds, "show", cmd_show, help="one build in detail")
     p.add_argument("component")
     p.add_argument("pipeline_id")
-    if _has_deployable():
-        p = add(
-            builds, "deployable", cmd_deployable, output=False, help="the newest deployable build"
-        )
-        p.add_argument("component")
-        p.add_argument("--branch", help="only builds of this branch")
-        p.add_argument("--version", help="exact version, or a prefix ending in '.' (1.4.)")
-        p.add_argument("--format", choices=["json", "env", "helm-values"], default="json")
+    p = add(builds, "deployable", cmd_deployable, output=False, help="the newest deployable build")
+    p.add_argument("component")
+    p.add_argument("--branch", help="only builds of this branch")
+    p.add_argument("--version", help="exact version, or a prefix ending in '.' (1.4.)")
+    p.add_argument("--format", choices=DEPLOYABLE_FORMATS, default="json")
