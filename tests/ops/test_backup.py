@@ -123,7 +123,6 @@ def test_backup_under_load_and_restore(
     figures = re.search(r"backed up (\d+) builds to .* \((\d+) bytes in ([\d.]+) s\)", err)
     assert figures, err
     assert oct(backup.stat().st_mode & 0o777) == "0o600"
-    print(f"\nunder load: {figures.group(0)}; {len(after) - len(before)} events stored meanwhile")
 
     live, saved = _builds(data / "extci.db"), _builds(backup)
     assert int(figures.group(1)) == len(saved)
