@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 HOST   ?=
 PORT   ?=
 
-.PHONY: run test install install-dev test-tools lint format clean bench
+.PHONY: run test install install-dev test-tools lint format clean bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,14 @@ $(GITLAB_CI_LOCAL): tools/gitlab-ci-local/package-lock.json
 	npm ci --no-audit --no-fund --prefix tools/gitlab-ci-local
 	touch $@
 
-test-tools: $(GITLAB_CI_LOCAL)
+# axe-core (npm) is injected into pages by the accessibility tests (tests/web/axe.py); only
+# in the test browser, never served by extci.
+AXE_CORE := tools/axe-core/node_modules/axe-core/axe.min.js
+$(AXE_CORE): tools/axe-core/package-lock.json
+	npm ci --no-audit --no-fund --prefix tools/axe-core
+	touch $@
+
+test-tools: $(GITLAB_CI_LOCAL) $(AXE_CORE)
 
 install: $(VENV)/.installed-server
 
@@ -50,6 +57,11 @@ bench: install-dev
 	@command -v wrk >/dev/null && command -v hyperfine >/dev/null || { \
 		echo "make bench needs wrk and hyperfine: sudo apt-get install wrk hyperfine"; exit 2; }
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The PNGs in docs/screenshots (README, docs/web-ui.md), taken from a live server in
+# Chromium at desktop and phone widths. Tests never write tracked files; this does.
+screenshots: install-dev
+	$(BIN)/python -m tests.web.screenshots docs/screenshots
 
 lint: install-dev
 	$(BIN)/ruff format --check src tests

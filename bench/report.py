@@ -295,7 +295,10 @@ from `extci tokens create`, a component and CI key through the JSON API.
 - **History reads**: two more deployments whose component holds 1,000 and 1,000,000 builds,
   bulk-inserted with SQL (executemany on SQLite, COPY on PostgreSQL), read at 1 connection
   with the admin token: first page, a page half-way down the history (a cursor naming that
-  build), `?branch=` matching every 100th build, the components list, the component detail.
+  build), `?branch=` matching every 100th build, the components list, the component detail,
+  and the deployable query: the newest deployable build on `main` (`deployable`) and the
+  same with the newest release line's version prefix (`deployable 1.x.`, e.g. `1.999.`); a
+  checkout without the query leaves those two out.
 - **Reporter**: hyperfine runs `extci report start --version 1.0.0` (a whole process, with
   `EXTCI_URL`, `EXTCI_CI_KEY`, `EXTCI_COMPONENT` and a unique `EXTCI_PIPELINE_ID`, in the
   checkout's directory) and curl posting the same start event, each run with its own pipeline

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,21 @@ from tests.support.databases import (
 from tests.support.live import LiveServer
 
 SECRET = "test-secret-key-that-is-long-enough-for-hmac"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_cli_login(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tests' ``extci`` commands work on their own database: never on a server that the
+    developer running them logged in to (``extci login``) or names in EXTCI_URL/EXTCI_TOKEN."""
+    saved = {name: os.environ.get(name) for name in ("XDG_CONFIG_HOME", "EXTCI_TOKEN")}
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+    os.environ.pop("EXTCI_TOKEN", None)
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

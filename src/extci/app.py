@@ -24,6 +24,7 @@ from extci.accounts.endpoints import router as accounts_router
 from extci.allow import allowed_methods
 from extci.audit.endpoints import router as audit_router
 from extci.bodylimit import BodyLimit
+from extci.builds.endpoints import component_router as delivery_router
 from extci.builds.endpoints import router as builds_router
 from extci.builds.retention import RetentionTask
 from extci.components.endpoints import router as components_router
@@ -37,6 +38,8 @@ from extci.logs import RequestLog
 from extci.openapi import build as build_openapi
 from extci.runtime import Runtime
 from extci.slow_clients import BodyReadTimeout
+from extci.trust.endpoints import router as trust_router
+from extci.webhooks.endpoints import router as webhooks_router
 
 log = logging.getLogger("extci")
 PROBLEM_JSON = "application/problem+json"
@@ -143,8 +146,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
     app.router.routes.insert(0, WEBHOOK_ROUTE)  # the hot path is matched first
-    for router in (components_router, keys_router, builds_router, accounts_router, audit_router):
+    routers = (components_router, keys_router, builds_router, delivery_router)
+    for router in (*routers, accounts_router, audit_router, webhooks_router):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(trust_router, prefix="/api/v1")
     app.include_router(health_router)
     _install_web(app)
 
@@ -169,6 +174,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if runtime.settings.retention is not None:
         retention = RetentionTask(runtime.engine, runtime.settings.retention)
         retention.start()
+    if runtime.settings.webhook_deliver:
+        runtime.deliveries.start()
     try:
         yield
     finally:
@@ -177,6 +184,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         # By now the server has answered every request or the shutdown grace period is
         # over (and the waiting requests were answered 503): do not linger on a batch
         # that is stuck on the database; nobody is waiting for its answer any more.
+        await run_in_threadpool(runtime.deliveries.close, CLOSE_SECONDS)
         await run_in_threadpool(runtime.writer.close, CLOSE_SECONDS)
         await run_in_threadpool(runtime.rate_limiter.close)
 

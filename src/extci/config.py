@@ -115,8 +115,34 @@ class Settings(BaseSettings):
     sign_in_window: Duration = timedelta(minutes=5)
     # Peers whose X-Forwarded-For is believed (the reverse proxy); empty: nobody's.
     trusted_proxies: Networks = ()
+    # Whether this process sends webhook deliveries (a process that only ingests or serves
+    # the UI can leave it to the others; the outbox is shared through the database).
+    webhook_deliver: bool = True
+    # Outgoing webhooks (extci.webhooks): refuse loopback, link-local and private targets
+    # unless this is true; give up on a delivery after webhook_retry_for of retries with
+    # exponential backoff (webhook_backoff_min doubling up to webhook_backoff_max).
+    webhook_allow_private: bool = False
+    webhook_timeout: Duration = timedelta(seconds=10)
+    webhook_retry_for: Duration = timedelta(hours=24)
+    webhook_backoff_min: Duration = timedelta(seconds=5)
+    webhook_backoff_max: Duration = timedelta(hours=1)
+    # How often an idle delivery worker looks for due deliveries (other processes' too).
+    webhook_poll_interval: Duration = timedelta(seconds=1)
+    # Deliveries sent side by side by one process (each build's stay in order).
+    webhook_senders: int = Field(4, ge=1, le=32)
+    # How long a process owns a delivery it claimed; past it (a crash) another may send it.
+    webhook_lease: Duration = timedelta(seconds=60)
+    # How long the ingest path reuses its list of subscriptions (other processes' changes).
+    webhook_cache_seconds: float = Field(2.0, ge=0, le=60)
+    # Test aid: a new delivery becomes due this long after the change that caused it.
+    webhook_first_delay: Duration = timedelta(0)
+    # GET /metrics asks for "Authorization: Bearer <this>" when set; open when empty.
+    metrics_token: str = ""
     # The first start prints the generated admin password; tests turn this off.
     create_admin: bool = True
+    # Test-only: OIDC issuers (trust policies) on plain http, such as a local test issuer.
+    # Refused in production: a token's keys fetched over http prove nothing.
+    oidc_allow_http_issuers: bool = False
     # Server processes sharing the port (PostgreSQL only: SQLite is one process by design).
     workers: int = Field(1, ge=1, le=64)
     # "text" (people) or "json" (one object per line, for a log collector).
@@ -127,9 +153,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
+        if self.webhook_lease <= self.webhook_timeout:
+            # A send still in flight must not be taken over by another process.
+            raise ValueError("EXTCI_WEBHOOK_LEASE must be longer than EXTCI_WEBHOOK_TIMEOUT")
         if self.env == "production":
             if self.secret_key and len(self.secret_key) < 32:
                 raise ValueError("EXTCI_SECRET_KEY must be at least 32 characters in production")
+            if self.oidc_allow_http_issuers:
+                raise ValueError("EXTCI_OIDC_ALLOW_HTTP_ISSUERS is for tests, not production")
         elif self.env != "development":
             raise ValueError("EXTCI_ENV must be 'development' or 'production'")
         return self

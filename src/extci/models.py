@@ -8,6 +8,8 @@ from extci.components.models import Component
 from extci.db import Base
 from extci.ingest.models import RateWindow
 from extci.keys.models import CIKey
+from extci.trust.models import TrustPolicy, TrustRateWindow
+from extci.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "AuditEntry",
@@ -20,6 +22,11 @@ __all__ = [
     "PersonalAccessToken",
     "RateWindow",
     "SignInFailure",
+    "TrustPolicy",
+    "TrustRateWindow",
     "User",
     "WebSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

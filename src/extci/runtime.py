@@ -1,5 +1,6 @@
-"""What one server process holds: settings, the engine and its session factory, and the
-ingest path's process-wide parts (key cache, rate limiter, group-commit writer)."""
+"""What one server process holds: settings, the engine and its session factory, the
+ingest path's process-wide parts (key cache, rate limiter, group-commit writer) and the
+webhook outbox's (subscription cache, delivery worker)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ from extci.ingest.ratelimit import RateLimiter, rate_limiter_for
 from extci.ingest.service import Rules
 from extci.ingest.writer import IngestWriter, ingest_writer
 from extci.keys.cache import KeyCache, invalidate_on_commit
+from extci.trust.oidc import OidcVerifier
+from extci.trust.oidc import invalidate_on_commit as forget_policies_on_commit
+from extci.webhooks import outbox as webhook_outbox
+from extci.webhooks.outbox import Outbox, SubscriptionCache
+from extci.webhooks.worker import DeliveryWorker, WorkerSettings
 
 
 def engine_for(settings: Settings) -> Engine:
@@ -30,7 +36,9 @@ class Runtime:
     limits: Limits
     rate_limiter: RateLimiter
     writer: IngestWriter
+    deliveries: DeliveryWorker
     key_cache: KeyCache = field(default_factory=KeyCache)
+    oidc: OidcVerifier | None = None  # keyless CI authentication (trust policies)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -42,6 +50,21 @@ class Runtime:
         )
         key_cache = KeyCache(settings.key_cache_seconds)
         invalidate_on_commit(sessions, key_cache)
+        verifier = OidcVerifier(
+            sessions,
+            allow_http=settings.oidc_allow_http_issuers,
+            policy_ttl=settings.key_cache_seconds,
+        )
+        forget_policies_on_commit(sessions, verifier)
+        deliveries = delivery_worker(engine, settings)
+        subscriptions = SubscriptionCache(settings.webhook_cache_seconds)
+        webhook_outbox.invalidate_on_commit(sessions, subscriptions)
+        outbox = Outbox(
+            subscriptions,
+            retry_for=settings.webhook_retry_for,
+            first_delay=settings.webhook_first_delay,
+            on_commit=deliveries.wake,
+        )
         return cls(
             settings=settings,
             engine=engine,
@@ -61,12 +84,33 @@ class Runtime:
                 # trips of several batches.
                 threads=1 if engine.dialect.name == "sqlite" else settings.ingest_writers,
                 queue_limit=settings.ingest_queue_limit,
+                outbox=outbox,
             ),
+            deliveries=deliveries,
             key_cache=key_cache,
+            oidc=verifier,
         )
 
     def close(self) -> None:
         """Store what is queued, then let the connections go."""
+        self.deliveries.close()
         self.writer.close()
         self.rate_limiter.close()
         self.engine.dispose()
+
+
+def delivery_worker(engine: Engine, settings: Settings) -> DeliveryWorker:
+    return DeliveryWorker(
+        engine,
+        WorkerSettings(
+            server_secret=settings.secret,
+            base_url=settings.base_url,
+            allow_private=settings.webhook_allow_private,
+            timeout=settings.webhook_timeout,
+            backoff_min=settings.webhook_backoff_min,
+            backoff_max=settings.webhook_backoff_max,
+            poll_interval=settings.webhook_poll_interval,
+            lease=settings.webhook_lease,
+            senders=settings.webhook_senders,
+        ),
+    )

@@ -38,7 +38,9 @@ SEED = os.environ.get("EXTCI_SCHEMATHESIS_SEED", "20261201")
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
     live = LiveServer(
-        tmp_path / "server", extra_env={"EXTCI_RATE_LIMIT_PER_MINUTE": "100000"}
+        tmp_path / "server",
+        # The run subscribes webhooks to made-up hosts: this server sends none of them.
+        extra_env={"EXTCI_RATE_LIMIT_PER_MINUTE": "100000", "EXTCI_WEBHOOK_DELIVER": "false"},
     ).start()
     try:
         yield live

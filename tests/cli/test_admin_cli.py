@@ -154,7 +154,7 @@ def test_admin_commands_never_migrate_an_empty_database(tmp_path: Path) -> None:
     run = Extci(f"sqlite:///{target}", tmp_path)
     for args in NEEDS_SCHEMA:
         done = run(*args, stdin="long enough password\n")
-        assert done.returncode == 1, (args, done.stdout, done.stderr)
+        assert done.returncode == 78, (args, done.stdout, done.stderr)  # EX_CONFIG
         assert "extci db upgrade" in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr
         assert done.stdout == ""
@@ -173,7 +173,7 @@ def test_admin_commands_refuse_an_older_schema(tmp_path: Path) -> None:
     engine.dispose()
     run = Extci(f"sqlite:///{target}", tmp_path)
     done = run("components", "list")
-    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert done.returncode == 78, (done.stdout, done.stderr)  # EX_CONFIG
     assert "0001" in done.stderr
     assert "extci db upgrade" in done.stderr
     assert "Traceback" not in done.stderr
@@ -202,7 +202,7 @@ def test_unknown_component_is_a_readable_error(extci: Extci) -> None:
         ("builds", "show", "nope", "p1"),
     ):
         done = extci(*args)
-        assert done.returncode == 1, (args, done.stderr)
+        assert done.returncode == 66, (args, done.stderr)  # EX_NOINPUT: 404
         assert "nope" in done.stderr
         assert "does not exist" in done.stderr
         assert "Traceback" not in done.stderr
@@ -224,7 +224,7 @@ def test_users_create_prints_the_generated_password_alone(extci: Extci, database
     assert not check_password(database_url, "carol", password + "x")
 
     again = extci("users", "create", "carol", "--role", "viewer")
-    assert again.returncode == 1
+    assert again.returncode == 65  # EX_DATAERR: 409
     assert "already exists" in again.stderr
     assert again.stdout == ""
 
@@ -237,7 +237,7 @@ def test_users_create_password_stdin(extci: Extci, database_url: str) -> None:
     assert done.stdout == ""
     assert check_password(database_url, "dave", "s3cret-enough")
     short = extci("users", "create", "eve", "--role", "viewer", "--password-stdin", stdin="short\n")
-    assert short.returncode == 1
+    assert short.returncode == 65  # 400
     assert "password" in short.stderr.lower()
 
 
@@ -263,7 +263,7 @@ def test_tokens_create_with_expiry_and_unknown_user(extci: Extci, api: Api) -> N
     [item] = items(api.client.get("/api/v1/tokens", headers=headers))
     assert item["expiresAt"].startswith("2099-0")
     done = extci("tokens", "create", "nobody", "--name", "x")
-    assert done.returncode == 1
+    assert done.returncode == 66  # 404
     assert "nobody" in done.stderr
     assert done.stdout == ""
     bad = extci("tokens", "create", "carol", "--name", "x", "--expires", "someday")
@@ -307,12 +307,12 @@ def test_components_create_list_ci_mode(extci: Extci, api: Api) -> None:
 
 def test_components_create_errors(extci: Extci) -> None:
     bad = extci("components", "create", "Bad_Id", "--kind", "library")
-    assert bad.returncode == 1
+    assert bad.returncode == 65  # 400
     assert "/id" in bad.stderr
     assert "Traceback" not in bad.stderr
     extci.ok("components", "create", "dup", "--kind", "library")
     dup = extci("components", "create", "dup", "--kind", "library")
-    assert dup.returncode == 1
+    assert dup.returncode == 65  # 409
     assert "already exists" in dup.stderr
     assert extci("components", "create", "x", "--kind", "service").returncode == 2
     assert extci("components", "ci-mode", "dup", "sideways").returncode == 2
@@ -324,7 +324,7 @@ def test_components_create_errors(extci: Extci) -> None:
 def test_keys_lifecycle(extci: Extci, api: Api) -> None:
     extci.ok("components", "create", "orders-service", "--kind", "application-component")
     refused = extci("keys", "create", "orders-service", "--name", "ci")
-    assert refused.returncode == 1
+    assert refused.returncode == 65  # 409
     assert "External CI" in refused.stderr or "platform" in refused.stderr
     assert refused.stdout == ""
 
@@ -359,7 +359,7 @@ def test_keys_lifecycle(extci: Extci, api: Api) -> None:
     assert api.send(ev.start("p2", "orders-service"), key).status_code == 401
 
     gone = extci("keys", "delete", "orders-service", key_id)
-    assert gone.returncode == 1
+    assert gone.returncode == 66  # 404
     assert key_id in gone.stderr
 
 
@@ -374,7 +374,7 @@ def test_keys_create_with_expiry(extci: Extci, api: Api) -> None:
     )
     assert item["expiresAt"].startswith("2100-01-01") or item["expiresAt"].startswith("2099-12-31")
     past = extci("keys", "create", "orders-service", "--name", "old", "--expires", "2001-01-01")
-    assert past.returncode == 1
+    assert past.returncode == 65  # 400
     assert "past" in past.stderr
 
 
@@ -417,7 +417,7 @@ def test_builds_list_and_show(extci: Extci, api: Api) -> None:
     ] == ["jobs/orders/42"]
 
     done = extci("builds", "show", "orders-service", "jobs/orders/99")
-    assert done.returncode == 1
+    assert done.returncode == 66  # 404
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
 

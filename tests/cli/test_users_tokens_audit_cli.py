@@ -40,11 +40,11 @@ def test_users_deactivate_and_activate(extci: Extci, api: Api) -> None:
     assert api.client.get("/api/v1/me", headers=bearer(token)).json()["username"] == "carol"
 
     last = extci("users", "deactivate", "root")
-    assert last.returncode == 1
+    assert last.returncode == 65  # 409
     assert "last active admin" in last.stderr
     assert last.stdout == ""
     unknown = extci("users", "activate", "nobody")
-    assert unknown.returncode == 1
+    assert unknown.returncode == 66  # 404
     assert "does not exist" in unknown.stderr
     assert "Traceback" not in unknown.stderr + last.stderr
 
@@ -54,7 +54,7 @@ def test_users_create_refuses_a_name_differing_only_in_case(extci: Extci) -> Non
     again = extci(
         "users", "create", "Carol", "--role", "viewer", "--password-stdin", stdin=PASSWORD
     )
-    assert again.returncode == 1
+    assert again.returncode == 65  # 409
     assert "ignoring case" in again.stderr
     assert again.stdout == ""
 
@@ -81,7 +81,7 @@ def test_tokens_list_and_delete_for_a_user(extci: Extci, api: Api) -> None:
     ]
 
     again = extci("tokens", "delete", "--user", "carol", laptop_id)
-    assert again.returncode == 1
+    assert again.returncode == 66  # 404
     assert "no token" in again.stderr
     assert extci("tokens", "list").returncode == 2  # --user is required
     extci.ok("users", "create", "dan", "--role", "viewer", "--password-stdin", stdin=PASSWORD)
@@ -126,7 +126,7 @@ def test_audit_list_names_the_os_user_and_no_address(extci: Extci, api: Api) -> 
     assert "from=platform, to=external" in component[1]
     assert extci.ok("audit", "list", "--actor", "someone-else").strip() == "no audit entries"
     bad = extci("audit", "list", "--action", "key.stolen")
-    assert bad.returncode == 1
+    assert bad.returncode == 65  # 400
     assert "key.created" in bad.stderr  # the known actions are listed
     # the server's API shows the same entries
     root = api.token("admin", "admin")

@@ -20,6 +20,7 @@ EXTCI = [sys.executable, "-m", "extci.cli.main"]
 _CI_PREFIXES = (
     "GITHUB_", "GITLAB_", "CI_", "TF_BUILD", "SYSTEM_", "BUILD_", "BITBUCKET_", "CIRCLE",
     "JENKINS_", "JOB_NAME", "GIT_", "BRANCH_NAME", "CHANGE_", "TAG_NAME", "EXTCI_",
+    "ACTIONS_ID_TOKEN_",
 )  # fmt: skip
 
 

@@ -50,7 +50,7 @@ CASES = [
             "GITLAB_USER_NAME": "Jane Doe",
             "CI_REPOSITORY_URL": "https://gitlab-ci-token:secret@gitlab.example.org/acme/orders.git",
         },
-        "gitlab/41200/998877",
+        "gitlab/41200",
         "https://gitlab.example.org/acme/orders/-/pipelines/41200",
         Actor("jdoe", "Jane Doe"),
         {
@@ -97,7 +97,7 @@ CASES = [
             "BUILD_SOURCEBRANCHNAME": "1.4",
             "BUILD_SOURCEVERSION": SHA,
         },
-        "azure/1234/3",
+        "azure/1234",
         "https://dev.azure.com/acme/Orders%20App/_build/results?buildId=1234",
         Actor("jdoe@example.org", "Jane Doe"),
         {
@@ -118,7 +118,7 @@ CASES = [
             "BITBUCKET_COMMIT": SHA,
             "BITBUCKET_STEP_TRIGGERER_UUID": "{a1b2c3d4-0000-1111-2222-333344445555}",
         },
-        "bitbucket/acme/orders/311/5c4ad0b1-1d0e-4d25-a1b6-6a0a5b5b1f8e",
+        "bitbucket/acme/orders/311",
         "https://bitbucket.org/acme/orders/pipelines/results/311",
         Actor("{a1b2c3d4-0000-1111-2222-333344445555}"),
         {"repositoryUrl": "https://bitbucket.org/acme/orders", "branch": "main", "commitSha": SHA},
@@ -176,6 +176,37 @@ def test_a_new_attempt_is_a_new_pipeline_but_steps_share_one(tmp_path: Path) -> 
     retried = detect(dict(env, GITHUB_RUN_ATTEMPT="3"), str(tmp_path))
     assert first.run_key == again.run_key
     assert first.run_key != retried.run_key
+
+
+# Every job (stage, step) of one run shares the run's key; EXTCI_RUN_SCOPE=job gives each
+# job its own build, as the reporter did before.
+JOB_SCOPED = {
+    "gitlab": ({"CI_JOB_ID": "998878"}, "gitlab/41200/998877"),
+    "azure": (
+        {"SYSTEM_JOBID": "job-b", "SYSTEM_JOBATTEMPT": "1"},
+        "azure/1234/job-a/3",
+    ),
+    "bitbucket": (
+        {"BITBUCKET_STEP_UUID": "{00000000-1d0e-4d25-a1b6-6a0a5b5b1f8e}"},
+        "bitbucket/acme/orders/311/5c4ad0b1-1d0e-4d25-a1b6-6a0a5b5b1f8e",
+    ),
+}
+
+
+@pytest.mark.parametrize("system", sorted(JOB_SCOPED))
+def test_jobs_of_one_run_share_the_run_key_unless_scoped_per_job(
+    tmp_path: Path, system: str
+) -> None:
+    env = dict(next(c[1] for c in CASES if c[0] == system))
+    env.setdefault("SYSTEM_JOBID", "job-a")
+    other_job, per_job_key = JOB_SCOPED[system]
+    first = detect(env, str(tmp_path)).run_key
+    assert detect({**env, **other_job}, str(tmp_path)).run_key == first
+    assert detect({**env, "EXTCI_RUN_SCOPE": "job"}, str(tmp_path)).run_key == per_job_key
+    assert detect({**env, **other_job, "EXTCI_RUN_SCOPE": "job"}, str(tmp_path)).run_key not in (
+        first,
+        per_job_key,
+    )
 
 
 @pytest.mark.parametrize(

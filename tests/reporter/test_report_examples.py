@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -131,32 +132,62 @@ def gitlab_project(tmp_path: Path, component: str) -> Path:
     return project
 
 
-@pytest.mark.parametrize(("fail", "status"), [(False, "SUCCESSFUL"), (True, "FAILED")])
-def test_gitlab_template_under_gitlab_ci_local(
-    live_server: Any, tmp_path: Path, gitlab_ci_local: Path, fail: bool, status: str
+def without_extci_on_path(env: dict[str, str]) -> dict[str, str]:
+    """The job's PATH without the test venv: the template must fetch the reporter from
+    the server, as on a real runner."""
+    venv_bin = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != venv_bin)
+    return {**env, "PATH": path}
+
+
+# The example pipeline: compile (build) → unit-tests (test) → container-image (package, the
+# container) → helm-chart (publish, helm), with the template's start in .pre and end in
+# .post. The second scenario fails the last job after the container was reported.
+GITLAB_JOBS = ["extci-start", "compile", "unit-tests", "container-image", "helm-chart"]
+
+
+@pytest.mark.parametrize(
+    ("fail", "status", "results"),
+    [
+        (False, "SUCCESSFUL", DEPLOYABLE),
+        (True, "FAILED", {"git-revision", "container"}),
+    ],
+)
+def test_gitlab_multi_stage_pipeline_is_one_build(
+    live_server: Any,
+    tmp_path: Path,
+    gitlab_ci_local: Path,
+    fail: bool,
+    status: str,
+    results: set[str],
 ) -> None:
     component, env = new_component(live_server)
     project = gitlab_project(tmp_path, component)
-    if fail:  # the same job, its script failing before the results are sent
+    if fail:  # the publish stage's job fails before it sends its result
         text = (project / ".gitlab-ci.yml").read_text()
-        (project / ".gitlab-ci.yml").write_text(
-            text.replace("  script:\n", "  script:\n    - exit 1\n", 1)
-        )
-    variables = ["EXTCI_URL", "EXTCI_CI_KEY"]
+        marker = '    - echo "Package and push'
+        (project / ".gitlab-ci.yml").write_text(text.replace(marker, "    - exit 1\n" + marker))
     args = [str(gitlab_ci_local), "--shell-executor-no-image"]
-    for name in variables:
+    for name in ("EXTCI_URL", "EXTCI_CI_KEY"):
         args += ["--variable", f"{name}={env[name]}"]
     done = subprocess.run(
-        args, env=base_env(), cwd=project, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert (done.returncode != 0) == fail, done.stdout + done.stderr
-    build = only_build(live_server, component)
-    assert build["status"] == status, done.stdout
-    assert build["pipelineId"].startswith(f"{component}/gitlab/")
+        args, env=without_extci_on_path(base_env()), cwd=project, capture_output=True,
+        text=True, timeout=300, check=False,
+    )  # fmt: skip
+    log = done.stdout + done.stderr
+    assert (done.returncode != 0) == fail, log
+    for job in [*GITLAB_JOBS, "extci-end-failure" if fail else "extci-end-success"]:
+        assert job in log, log
+    [summary] = live_server.builds(component)  # exactly one build for the whole pipeline
+    build = live_server.build(component, summary["pipelineId"])
+    assert build["status"] == status, log
+    assert re.fullmatch(rf"{re.escape(component)}/gitlab/\d+", build["pipelineId"])
     assert build["gitRevision"]["repositoryUrl"] == "https://gitlab.example.org/acme/orders"
     assert build["actor"]["username"]  # GITLAB_USER_LOGIN, as gitlab-ci-local sets it
-    types = {r["type"] for r in build["results"]}
-    assert types == ({"git-revision"} if fail else DEPLOYABLE)
+    assert {r["type"] for r in build["results"]} == results
+    assert [e["type"].split(".")[2] for e in build["events"]] == [
+        "start", "result", "result", *(["result"] if not fail else []), "end",
+    ]  # fmt: skip
 
 
 # ---- GitHub Actions: the workflow's steps and the composite action -----------------------

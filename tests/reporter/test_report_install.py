@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,12 +45,29 @@ def test_the_reporter_installs_alone_and_reports_a_failed_build(
     assert done.returncode == 3, done.stderr
     assert live_server.build(component, pipeline_id)["status"] == "FAILED"
 
-    # A server command in this install says what to install, not a traceback.
-    admin = subprocess.run(
-        [str(venv / "bin" / "extci"), "components", "list"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert admin.returncode == 2
-    assert (
-        admin.stderr.strip() == "extci: this command needs the server: pip install 'extci[server]'"
+    # Without a configured server, a data command in this install says what to do (log in,
+    # or install the server) in one line, not a traceback; serve and db need the server.
+    def extci(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(venv / "bin" / "extci"), *args], env=env | extra, cwd=tmp_path,
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    admin = extci("components", "list")
+    assert admin.returncode == 78  # EX_CONFIG
+    assert admin.stdout == ""
+    assert admin.stderr == (
+        "extci: no server configured: run 'extci login --server URL' (or set EXTCI_URL and "
+        "EXTCI_TOKEN), or install the server (pip install 'extci[server]') to work on its "
+        "database\n"
     )
+    db = extci("db", "upgrade")
+    assert (db.returncode, db.stderr) == (
+        78,
+        "extci: this command needs the server: pip install 'extci[server]'\n",
+    )
+    # With a server and a token, the same install runs the commands through the API.
+    remote = extci("components", "list", EXTCI_TOKEN=live_server.token)
+    assert remote.returncode == 0, remote.stderr
+    assert re.search(rf"^{component} +{component} +application-component +external$",
+                     remote.stdout, re.MULTILINE)  # fmt: skip

@@ -21,7 +21,7 @@ from extci.security import keyed_hash
 from tests.support import events as ev
 from tests.support.databases import PostgresDatabase, require_postgres
 from tests.support.eventually import eventually
-from tests.support.live import LiveServer
+from tests.support.live import LiveServer, free_port
 from tests.support.secret_scan import Ledger, files_under
 
 pytestmark = pytest.mark.slow
@@ -32,7 +32,8 @@ TESTER_PASSWORD = "correct horse battery"  # tests/support/live.py creates "test
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
-    extra: dict[str, str] = {}
+    # Webhooks go to 127.0.0.1 (a closed port: every attempt fails and is retried, logged).
+    extra: dict[str, str] = {"EXTCI_WEBHOOK_ALLOW_PRIVATE": "true"}
     database: PostgresDatabase | None = None
     if request.param == "postgresql":
         require_postgres()
@@ -124,6 +125,16 @@ def workload(server: LiveServer, ledger: Ledger) -> str:
     k3 = server.cli("keys", "create", "orders", "--name", "cli").strip()
     ledger.add("CI key (CLI)", k3, random=True)
 
+    # webhook subscriptions, from the API and the web form: the signing secret shown once
+    target = {"url": f"http://127.0.0.1:{free_port()}/hook", "events": ["build.started"]}
+    made = expect(api.post("/api/v1/components/orders/webhooks", json=target), 201)
+    hook = made.json()["id"]
+    ledger.add("webhook secret (API)", made.json()["secret"], ledger.last_response(), random=True)
+    form = {**target, "events": "build.finished", "format": "cdevents-binary", "csrf_token": csrf}
+    page = expect(alice.post("/components/orders/webhooks", data=form), 200)
+    shown = re.findall(r'value="(whsec_[^"]+)"', page.text)
+    ledger.add("webhook secret (web form)", shown[0], ledger.last_response(), random=True)
+
     # pipelines at work, and the ways they get it wrong
     ci = ledger.client(server.url)
     ci.headers.update(ev.HEADERS)
@@ -172,6 +183,15 @@ def workload(server: LiveServer, ledger: Ledger) -> str:
     expect(api.delete(f"/api/v1/tokens/{laptop}", headers=cli), 204)
     expect(api.get("/api/v1/me"), 401)
     expect(alice.get("/components/orders"), 200)
+    # the deliveries failed and were logged; their log read in the API and the UI
+    admin_log = f"/api/v1/webhooks/{hook}/deliveries"
+    eventually(
+        lambda: expect(admin.get(admin_log), 200).json()["items"][0]["attemptCount"],
+        lambda attempts: attempts >= 1,
+    )
+    for path in ("/components/orders/webhooks", f"/webhooks/{hook}"):
+        expect(alice.get(path), 200)
+    expect(admin.get("/api/v1/components/orders/webhooks"), 200)
     return k1
 
 

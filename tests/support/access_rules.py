@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tests.support import events as ev
+from tests.support import factories
 from tests.support.routes import RouteKey
 from tests.support.world import USER_ROLES, Call, Principal, World
 
@@ -233,19 +234,107 @@ def _webhook_event(w: World, _p: Principal, variant: str) -> Call:
     return Call(json=event, expect={"other_key": frozenset({404})})
 
 
+def _trust_policy_body(w: World) -> dict[str, object]:
+    return {"name": w.unique("oidc"), "issuer": "https://token.actions.githubusercontent.com",
+            "audience": "extci", "claims": {"repository": "acme/orders"}}  # fmt: skip
+
+
+def _new_trust_policy_api(w: World, _p: Principal, _v: str) -> Call:
+    return Call({"component_id": "alpha"}, json=_trust_policy_body(w))
+
+
+def _new_trust_policy_form(w: World, _p: Principal, _v: str) -> Call:
+    body = _trust_policy_body(w)
+    form = {**body, "claims": "repository=acme/orders"}
+    return Call({"component_id": "alpha"}, form={k: str(v) for k, v in form.items()})
+
+
+def _fresh_trust_policy(*, form: bool = False) -> Prepare:
+    def prepare(w: World, _p: Principal, _v: str) -> Call:
+        from extci.audit.service import Actor
+        from extci.db import unit_of_work
+        from extci.trust import service as trust
+
+        body = _trust_policy_body(w)
+        with unit_of_work(w.runtime.sessions, write=True) as session:
+            policy = trust.create(
+                session, "alpha", name=str(body["name"]), issuer=str(body["issuer"]),
+                audience="extci", claims={"repository": "acme/orders"}, actor=Actor.cli(),
+            )  # fmt: skip
+            policy_id = policy.id
+        return Call({"component_id": "alpha", "policy_id": policy_id}, form={} if form else None)
+
+
+def _new_webhook_api(w: World, _p: Principal, _v: str) -> Call:
+    return Call({"component_id": "alpha"}, json={"url": _hook(w), "events": ["build.started"]})
+
+
+def _new_webhook_form(w: World, _p: Principal, _v: str) -> Call:
+    return Call({"component_id": "alpha"}, form={"url": _hook(w), "events": "build.started"})
+
+
+def _hook(w: World) -> str:
+    return f"https://hooks.example.org/{w.unique('hook')}"
+
+
+def _alpha_webhook(w: World, _p: Principal, _v: str) -> Call:
+    """A subscription of alpha's builds (one is kept for the calls that change nothing)."""
+    if "alpha" not in w.webhook_ids:
+        w.webhook_ids["alpha"] = w.subscription("alpha")
+    return Call({"subscription_id": w.webhook_ids["alpha"]})
+
+
+def _fresh_webhook(*, form: bool = False) -> Prepare:
+    def prepare(w: World, _p: Principal, _v: str) -> Call:
+        return Call({"subscription_id": w.subscription("alpha")}, form={} if form else None)
+
+    return prepare
+
+
+def _download(_w: World, _p: Principal, _v: str) -> Call:
+    return Call({"name": "extci-report.pyz"})
+
+
+def _fresh_delivery(*, form: bool = False) -> Prepare:
+    def prepare(w: World, _p: Principal, _v: str) -> Call:
+        subscription_id = w.subscription("alpha")
+        w.open_build("alpha")  # its start event queues a delivery
+        [delivery_id] = factories.webhook_deliveries(w.runtime.sessions, subscription_id)
+        params = {"subscription_id": subscription_id, "delivery_id": delivery_id}
+        return Call(params, form={} if form else None)
+
+    return prepare
+
+
+def _installation_webhook_api(w: World, _p: Principal, _v: str) -> Call:
+    return Call(json={"url": _hook(w), "events": ["build.deployable"]})
+
+
+def _installation_webhook_form(w: World, _p: Principal, _v: str) -> Call:
+    return Call(form={"url": _hook(w), "events": "build.deployable"})
+
+
 C = "/api/v1/components/{component_id}"
 K = C + "/ci-keys/{key_id}"
+T = C + "/trust-policies"
+WH = "/api/v1/webhooks/{subscription_id}"
 W = "/components/{component_id}"
 
 RULES: dict[RouteKey, Rule] = {
     # ---- public: probes, the API's description, static files --------------------------
     RouteKey("GET", "/healthz"): rule(PUBLIC, 200),
     RouteKey("GET", "/readyz"): rule(PUBLIC, 200),
+    RouteKey("GET", "/metrics"): rule(PUBLIC, 200),  # EXTCI_METRICS_TOKEN unset
     RouteKey("GET", "/openapi.json"): rule(PUBLIC, 200),
     RouteKey("GET", "/docs"): rule(PUBLIC, 200),
     RouteKey("GET", "/docs/oauth2-redirect"): rule(PUBLIC, 200),
     RouteKey("GET", "/redoc"): rule(PUBLIC, 200),
     RouteKey("GET", "/static/{path:path}"): rule(PUBLIC, 200, _static),
+    RouteKey("GET", "/favicon.ico"): rule(PUBLIC, 200),
+    # the reporter, served to CI jobs before they hold any credential
+    RouteKey("GET", "/downloads/"): rule(PUBLIC, 200),
+    RouteKey("GET", "/downloads"): rule(PUBLIC, 200),
+    RouteKey("GET", "/downloads/{name}"): rule(PUBLIC, 200, _download),
     # ---- the webhook: a CI key, for its own component only -----------------------------
     RouteKey("POST", "/ci/webhook"): rule(
         WEBHOOK, 200, _webhook_event, variants=("start", "result", "end")
@@ -262,8 +351,25 @@ RULES: dict[RouteKey, Rule] = {
     RouteKey("POST", K + "/suspend"): rule(EDITOR, 200, _fresh_key()),
     RouteKey("POST", K + "/resume"): rule(EDITOR, 200, _fresh_key(suspended=True)),
     RouteKey("DELETE", K): rule(EDITOR, 204, _fresh_key()),
+    RouteKey("POST", T): rule(EDITOR, 201, _new_trust_policy_api),
+    RouteKey("GET", T): rule(VIEWER, 200, _alpha),
+    RouteKey("GET", T + "/{policy_id}"): rule(VIEWER, 200, _fresh_trust_policy()),
+    RouteKey("DELETE", T + "/{policy_id}"): rule(EDITOR, 204, _fresh_trust_policy()),
     RouteKey("GET", C + "/builds"): rule(VIEWER, 200, _alpha),
     RouteKey("GET", C + "/builds/{pipeline_id:path}"): rule(VIEWER, 200, _alpha_build),
+    RouteKey("GET", C + "/webhooks"): rule(VIEWER, 200, _alpha),
+    RouteKey("POST", C + "/webhooks"): rule(EDITOR, 201, _new_webhook_api),
+    RouteKey("GET", "/api/v1/webhooks"): rule(ADMIN, 200),
+    RouteKey("POST", "/api/v1/webhooks"): rule(ADMIN, 201, _installation_webhook_api),
+    RouteKey("GET", WH): rule(VIEWER, 200, _alpha_webhook),
+    RouteKey("DELETE", WH): rule(EDITOR, 204, _fresh_webhook()),
+    RouteKey("GET", WH + "/deliveries"): rule(VIEWER, 200, _alpha_webhook),
+    RouteKey("POST", WH + "/deliveries/{delivery_id}/redeliver"): rule(
+        EDITOR, 202, _fresh_delivery()
+    ),
+    # alpha's one build is still running: nothing deployable, a 404 once access is granted.
+    RouteKey("GET", C + "/deployable"): rule(VIEWER, 404, _alpha),
+    RouteKey("GET", C + "/stats"): rule(VIEWER, 200, _alpha),
     RouteKey("GET", "/api/v1/me"): rule(SIGNED_IN, 200),
     RouteKey("POST", "/api/v1/tokens"): rule(SIGNED_IN, 201, _new_token),
     RouteKey("GET", "/api/v1/tokens"): rule(SIGNED_IN, 200),
@@ -304,9 +410,25 @@ RULES: dict[RouteKey, Rule] = {
     ),
     RouteKey("GET", W + "/keys/{key_id}/delete"): rule(EDITOR, 200, _alpha_key),
     RouteKey("POST", W + "/keys/{key_id}/delete"): rule(EDITOR, 303, _fresh_key(form=True)),
+    RouteKey("POST", W + "/trust-policies"): rule(EDITOR, 303, _new_trust_policy_form),
+    RouteKey("POST", W + "/trust-policies/{policy_id}/delete"): rule(
+        EDITOR, 303, _fresh_trust_policy(form=True)
+    ),
     RouteKey("GET", W + "/builds/{pipeline_id:path}"): rule(VIEWER, 200, _alpha_build),
     RouteKey("GET", W + "/build"): rule(VIEWER, 200, _alpha_build_by_query),
     RouteKey("GET", W + "/live"): rule(VIEWER, 200, _alpha),
+    RouteKey("GET", W + "/webhooks"): rule(VIEWER, 200, _alpha),
+    RouteKey("POST", W + "/webhooks"): rule(EDITOR, 200, _new_webhook_form),
+    RouteKey("GET", "/admin/webhooks"): rule(ADMIN, 200),
+    RouteKey("POST", "/admin/webhooks"): rule(ADMIN, 200, _installation_webhook_form),
+    RouteKey("GET", "/webhooks/{subscription_id}"): rule(VIEWER, 200, _alpha_webhook),
+    RouteKey("POST", "/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver"): rule(
+        EDITOR, 303, _fresh_delivery(form=True)
+    ),
+    RouteKey("GET", "/webhooks/{subscription_id}/delete"): rule(EDITOR, 200, _alpha_webhook),
+    RouteKey("POST", "/webhooks/{subscription_id}/delete"): rule(
+        EDITOR, 303, _fresh_webhook(form=True)
+    ),
     # An admin's Users and Audit pages (issue 8 §6 and "Audit log"), as the accounts
     # branch names them.
     RouteKey("GET", "/users"): rule(ADMIN, 200, pending=ACCOUNTS_PENDING),

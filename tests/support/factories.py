@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from extci.accounts import repository as accounts_repository
@@ -16,6 +17,8 @@ from extci.components import service as components
 from extci.db import unit_of_work
 from extci.keys import service as keys
 from extci.security import hash_password
+from extci.webhooks import service as webhooks
+from extci.webhooks.models import WebhookDelivery
 
 PASSWORD = "correct horse battery"
 TESTS = Actor("tests")  # who the audit log names for the set-up the factories do
@@ -71,3 +74,40 @@ def make_key(
             actor=TESTS,
         )
         return new.key.id, new.secret
+
+
+def make_webhook(
+    sessions: sessionmaker[Session],
+    secret: bytes,
+    component_id: str | None,
+    *,
+    url: str = "https://hooks.example.org/extci",
+    events: tuple[str, ...] = ("build.started", "build.finished", "build.deployable"),
+    fmt: str = "standard",
+) -> tuple[int, str]:
+    """A webhook subscription (the URL is not checked against private ranges here; the
+    sender still checks what it resolves to): (subscription id, signing secret)."""
+    with unit_of_work(sessions, write=True) as session:
+        new = webhooks.create(
+            session,
+            secret,
+            component_id,
+            url=url,
+            events=list(events),
+            fmt=fmt,
+            description="",
+            actor=TESTS,
+            allow_private=True,
+        )
+        return new.subscription.id, new.secret
+
+
+def webhook_deliveries(sessions: sessionmaker[Session], subscription_id: int) -> list[int]:
+    """The ids of a subscription's deliveries, oldest first."""
+    with unit_of_work(sessions) as session:
+        stmt = (
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.subscription_id == subscription_id)
+            .order_by(WebhookDelivery.id)
+        )
+        return list(session.execute(stmt).scalars())

@@ -8,11 +8,13 @@ loaded through ``SCHEMATHESIS_HOOKS``.
   component) come from an auth provider that mints them with the ``extci`` CLI (directly on
   the server's database, as an operator would) and mints new ones when an answer is 401,
   which Schemathesis then replays.
-- **What no schema can say.** Two rules depend on the server's state, not on the shape of
-  the request: a ``cursor`` must be the ``nextCursor`` of a page the server gave out, and an
-  ``expiresAt`` must lie in the future. Positive cases (those Schemathesis expects to be
-  accepted) leave out made-up cursors and past expiries; negative cases keep everything, so
-  malformed cursors and dates are still sent and must still be refused.
+- **What no schema can say.** Three rules depend on the server's state, not on the shape of
+  the request: a ``cursor`` must be the ``nextCursor`` of a page the server gave out, an
+  ``expiresAt`` must lie in the future, and a webhook's ``url`` must name a host the
+  server's address policy allows. Positive cases (those Schemathesis expects to be
+  accepted) leave out made-up cursors and past expiries and get an allowed URL; negative
+  cases keep everything, so malformed cursors, dates and URLs are still sent and must
+  still be refused.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import schemathesis
 from schemathesis import Case, GenerationMode
 from schemathesis.auths import AuthContext
 
+from extci.errors import ExtciError
+from extci.webhooks.service import check_target
 from tests.support.live import EXTCI
 
 USER = os.environ.get("EXTCI_SCHEMATHESIS_USER", "tester")
@@ -87,4 +91,19 @@ def map_case(context: Any, case: Case) -> Case:
         case.query = {k: v for k, v in case.query.items() if k != "cursor"}
     if isinstance(case.body, dict) and _in_the_past(case.body.get("expiresAt")):
         case.body = {k: v for k, v in case.body.items() if k != "expiresAt"}
+    if isinstance(case.body, dict) and not _allowed_target(case.body.get("url")):
+        case.body = {**case.body, "url": ALLOWED_TARGET}
     return case
+
+
+ALLOWED_TARGET = "https://hooks.example.org/schemathesis"  # never sent to: see the fixture
+
+
+def _allowed_target(value: Any) -> bool:
+    if not isinstance(value, str):
+        return True  # not a webhook subscription's body
+    try:
+        check_target(value, allow_private=False)
+    except ExtciError:
+        return False
+    return True

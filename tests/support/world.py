@@ -92,6 +92,7 @@ class World:
     runtime: Runtime
     principals: dict[str, Principal] = field(default_factory=dict)
     key_ids: dict[str, int] = field(default_factory=dict)
+    webhook_ids: dict[str, int] = field(default_factory=dict)
     snapshots: Snapshots | None = None
     _counter: itertools.count[int] = field(default_factory=itertools.count)
     _tokens: dict[str, str] = field(default_factory=dict)  # a bearer token of each user
@@ -115,6 +116,18 @@ class World:
             path = f"/api/v1/components/{component_id}/ci-keys/{key_id}/suspend"
             self._admin_call("POST", path)
         return key_id, secret
+
+    def subscription(self, component_id: str = "alpha") -> int:
+        """A webhook subscription to the component's build starts (its target is never
+        reached: the sender refuses the private address it names)."""
+        subscription_id, _secret = factories.make_webhook(
+            self.runtime.sessions,
+            self.runtime.settings.secret,
+            component_id,
+            url=f"http://10.255.0.1/{self.unique('hook')}",
+            events=("build.started",),
+        )
+        return subscription_id
 
     def user(self, role: str = "viewer") -> str:
         username = self.unique(f"user-{role}")

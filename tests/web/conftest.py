@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.web.live_server import LiveServer, create_users, server_env
 from tests.web.pages import new_page
+from tests.web.site import Site, start_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -22,7 +23,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def require_chromium() -> None:
@@ -70,7 +70,13 @@ def open_page(playwright_browser: Browser, server: LiveServer) -> Iterator[Calla
         context.close()
 
 
-@pytest.fixture
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """One populated server for the accessibility and keyboard tests (tests/web/site.py).
+    Each test leaves it as the next one expects: what it adds has names of its own."""
+    require_chromium()
+    seeded = start_site(tmp_path_factory.mktemp("site"))
+    try:
+        yield seeded
+    finally:
+        seeded.server.stop()

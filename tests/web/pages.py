@@ -7,7 +7,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 from tests.web.live_server import PASSWORDS, LiveServer
 
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
-MOBILE: ViewportSize = {"width": 375, "height": 812}
+MOBILE: ViewportSize = {"width": 390, "height": 844}
 
 
 def new_page(browser: Browser, server: LiveServer, *, mobile: bool = False) -> Page:

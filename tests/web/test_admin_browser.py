@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -17,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_an_admin_deactivates_a_user_and_deletes_their_token(
-    open_page: Callable[..., Page], server: LiveServer, screenshots: Path
+    open_page: Callable[..., Page], server: LiveServer
 ) -> None:
     viewer = open_page()
     sign_in(viewer, "viewer")
@@ -36,18 +35,17 @@ def test_an_admin_deactivates_a_user_and_deletes_their_token(
     expect(row).to_contain_text("Active")
 
     # Cancel first: nothing happens; then confirm.
-    row.get_by_role("link", name=re.compile("^Deactivate")).click()
+    row.get_by_role("button", name=re.compile("^Deactivate")).click()
     dialog = admin.locator("#deactivate-viewer")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("tokens are refused at once")
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
     expect(row).to_contain_text("Active")
-    row.get_by_role("link", name=re.compile("^Deactivate")).click()
-    dialog.get_by_role("button", name="Confirm").click()
+    row.get_by_role("button", name=re.compile("^Deactivate")).click()
+    dialog.get_by_role("button", name="Deactivate viewer").click()
     expect(admin.locator(".notice")).to_contain_text("User deactivated")
     expect(admin.locator('tr[data-user="viewer"]')).to_contain_text("Deactivated")
-    admin.screenshot(path=screenshots / "users.png", full_page=True)
 
     # The viewer's open page: the next navigation asks to sign in, and signing in is refused.
     viewer.goto("/components")
@@ -61,9 +59,9 @@ def test_an_admin_deactivates_a_user_and_deletes_their_token(
 
     # Activate again: the token works again; then the admin deletes it.
     admin.locator('tr[data-user="viewer"]').get_by_role(
-        "link", name=re.compile("^Activate")
+        "button", name=re.compile("^Activate")
     ).click()
-    admin.locator("#activate-viewer").get_by_role("button", name="Confirm").click()
+    admin.locator("#activate-viewer").get_by_role("button", name="Activate viewer").click()
     expect(admin.locator(".notice")).to_contain_text("User activated")
     me = viewer.request.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
     assert me.status == 200
@@ -71,7 +69,7 @@ def test_an_admin_deactivates_a_user_and_deletes_their_token(
     tokens = admin.locator("#tokens-table")
     expect(tokens).to_contain_text("laptop")
     expect(tokens).not_to_contain_text(secret)
-    tokens.get_by_role("link", name=re.compile("^Delete")).click()
+    tokens.get_by_role("button", name=re.compile("^Delete")).click()
     admin.get_by_role("button", name="Delete token").click()
     expect(admin.locator(".notice")).to_contain_text("Token deleted")
     me = viewer.request.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
@@ -85,7 +83,6 @@ def test_an_admin_deactivates_a_user_and_deletes_their_token(
         ["token.deleted", "user.activated", "user.deactivated", "token.created"]
         + ["user.created"] * 3
     )
-    admin.screenshot(path=screenshots / "audit.png", full_page=True)
     admin.get_by_label("Action").select_option("user.deactivated")
     admin.get_by_role("button", name="Filter").click()
     expect(actions).to_have_text(["user.deactivated"])

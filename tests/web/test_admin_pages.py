@@ -42,7 +42,7 @@ def test_sign_in_ignores_the_case_of_the_username(api: Api) -> None:
     api.token("editor", "Bob")
     assert sign_in(api, "bOB").status_code == 303
     page = api.client.get("/components").text
-    assert '<span class="user">Bob <span class="role">editor</span>' in page
+    assert 'Signed in as </span>Bob <span class="role">editor</span>' in page
 
 
 def test_an_admin_deactivates_and_activates_a_user_after_confirming(api: Api) -> None:

@@ -266,6 +266,45 @@ def test_unknown_pages_are_html_and_the_api_stays_json(api: Api) -> None:
     assert api.client.get("/api/v1/components/nope").headers["content-type"] == (
         "application/problem+json"
     )
+    # A signed-in person keeps the navigation and Sign out on an error page.
+    assert 'aria-label="Main"' in page.text
+    assert 'action="/sign-out"' in page.text
+    refused = api.client.get("/users")
+    assert refused.status_code == 403
+    assert 'action="/sign-out"' in refused.text
+    favicon = api.client.get("/favicon.ico")
+    assert favicon.status_code == 200
+    assert favicon.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_a_missing_result_is_said_once(api: Api) -> None:
+    api.component("orders")
+    key = api.key("orders")
+    assert api.send(ev.start("p-1", "orders"), key).status_code == 200
+    partial = ev.result("p-1", ev.git_revision(), ev.artifact("container"))
+    assert api.send(partial, key).status_code == 200
+    assert api.send(ev.end("p-1"), key).status_code == 200
+    api.token("viewer")
+    sign_in(api, "viewer")
+    page = api.client.get("/components/orders/builds/p-1").text
+    helm = re.search(r"<li class=\"missing\">(.*?)</li>", page, re.S)
+    assert helm
+    assert re.sub(r"<[^>]+>", "", helm.group(1)).split() == ["✗", "helm", "missing"]
+    assert 'aria-hidden="true">✗' in helm.group(1)
+
+
+def test_a_wrong_password_keeps_the_fields_required_and_described(api: Api) -> None:
+    api.token("editor")
+    token = sign_in_form(api)
+    wrong = api.client.post(
+        "/sign-in", data={"username": "editor", "password": "nope", "csrf_token": token}
+    )
+    assert wrong.status_code == 401
+    for field in ("username", "password"):
+        tag = re.search(rf'<input id="{field}"[^>]*>', wrong.text)
+        assert tag
+        assert " required " in tag.group(0) or " required>" in tag.group(0)
+        assert ' aria-describedby="sign-in-error"' in tag.group(0)
 
 
 def test_sign_out_ends_the_session(api: Api) -> None:

@@ -18,6 +18,8 @@ class AuditAction(StrEnum):
     KEY_SUSPENDED = "key.suspended"
     KEY_RESUMED = "key.resumed"
     KEY_DELETED = "key.deleted"
+    TRUST_POLICY_CREATED = "trust-policy.created"
+    TRUST_POLICY_DELETED = "trust-policy.deleted"
     USER_CREATED = "user.created"
     USER_ROLE_CHANGED = "user.role-changed"
     USER_PASSWORD_CHANGED = "user.password-changed"  # noqa: S105 - an action name
@@ -25,6 +27,9 @@ class AuditAction(StrEnum):
     USER_ACTIVATED = "user.activated"
     TOKEN_CREATED = "token.created"  # noqa: S105 - an action name
     TOKEN_DELETED = "token.deleted"  # noqa: S105 - an action name
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_DELETED = "webhook.deleted"
+    WEBHOOK_REDELIVERED = "webhook.redelivered"
 
 
 class AuditEntry(Base):

@@ -5,11 +5,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from extci.accounts.dependencies import Viewer
-from extci.builds import service
-from extci.builds.schemas import BuildDetailOut, BuildStatus, BuildSummary
+from extci.builds import deployable, service, stats
+from extci.builds.schemas import (
+    BuildDetailOut,
+    BuildStatus,
+    BuildSummary,
+    DeployableOut,
+    StatsOut,
+)
 from extci.builds.service import HistoryFilter
 from extci.clock import utcnow
 from extci.dependencies import SessionDep, SettingsDep
+from extci.ingest.openapi import problem_response
 from extci.pagination import DEFAULT_LIMIT
 from extci.schemas import CursorQuery, LimitQuery, PageOut, SearchQuery
 
@@ -64,3 +71,51 @@ def build_detail(
         results_limit=results_limit,
     )
     return BuildDetailOut.of_detail(detail)
+
+
+# ---- delivery: what can be deployed, and how healthy the builds are --------------------
+
+component_router = APIRouter(prefix="/components/{component_id}", tags=["delivery"])
+
+_NONE_DEPLOYABLE = problem_response(
+    "The component does not exist, or has no SUCCESSFUL build matching the filters "
+    "(the detail says which)."
+)
+
+
+@component_router.get(
+    "/deployable", response_model=DeployableOut, responses={404: _NONE_DEPLOYABLE}
+)
+def deployable_build(
+    session: SessionDep,
+    settings: SettingsDep,
+    component_id: str,
+    _user: Viewer,
+    branch: Annotated[SearchQuery, Query(description="only builds of this branch")] = None,
+    version: Annotated[
+        SearchQuery,
+        Query(description="exact version, or a prefix ending in '.' (1.4. matches 1.4.x)"),
+    ] = None,
+) -> DeployableOut:
+    """The newest deployable (SUCCESSFUL) build with its deployment coordinates: container
+    image references, Helm charts, git revision and tag, packages."""
+    found = deployable.newest(
+        session,
+        component_id,
+        deployable.Query(branch=branch, version=version),
+        now=utcnow(),
+        timeout=settings.build_inactivity_timeout,
+    )
+    return DeployableOut.of(found)
+
+
+@component_router.get("/stats", response_model=StatsOut)
+def build_stats(
+    session: SessionDep, settings: SettingsDep, component_id: str, _user: Viewer
+) -> StatsOut:
+    """Build health: the newest 50 builds, success rate and median duration over 7 and 30
+    days, and the time from a failed build to the next green one."""
+    figures = stats.health(
+        session, component_id, now=utcnow(), timeout=settings.build_inactivity_timeout
+    )
+    return StatsOut.of(figures)

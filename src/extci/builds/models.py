@@ -13,10 +13,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extci.db import Base, UTCDateTime
+
+# The deployable index's condition; the query repeats it verbatim (see Build).
+DEPLOYABLE_CONDITION = "status = 'SUCCESSFUL'"
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -36,7 +40,7 @@ class Build(Base):
             "end_result IS NULL OR end_result IN ('SUCCESSFUL', 'FAILED', 'CANCELED')",
             name="end_result",
         ),
-        # pipelineId is unique within its component (ci-events.md §2): the same id in two
+        # pipelineId is unique within its component (docs/webhook.md): the same id in two
         # components is two builds, and one component's key cannot squat another's ids.
         UniqueConstraint("component_id", "pipeline_id"),
         # Every history read is a keyset walk down one of these, newest first, so a page
@@ -45,6 +49,17 @@ class Build(Base):
         Index("ix_builds_component_id_status_id", "component_id", "status", "id"),
         Index("ix_builds_component_id_build_version_id", "component_id", "build_version", "id"),
         Index("ix_builds_component_id_branch_key_id", "component_id", "branch_key", "id"),
+        # The deployable query (newest SUCCESSFUL build, optionally on a branch): partial,
+        # so only SUCCESSFUL rows pay for it. Queries must spell the condition as this
+        # literal (not a bound parameter) for either planner to prove the index applies.
+        Index(
+            "ix_builds_deployable",
+            "component_id",
+            "branch_key",
+            "id",
+            sqlite_where=text(DEPLOYABLE_CONDITION),
+            postgresql_where=text(DEPLOYABLE_CONDITION),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

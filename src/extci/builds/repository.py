@@ -16,13 +16,14 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal_column,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
 from extci.builds import state
-from extci.builds.models import Build, BuildEvent, BuildResult, branch_key
+from extci.builds.models import DEPLOYABLE_CONDITION, Build, BuildEvent, BuildResult, branch_key
 from extci.components.models import Component
 from extci.db import dialect_insert, newest_first
 
@@ -284,3 +285,73 @@ def retention_lock(conn: Connection) -> bool:
 
 
 RETENTION_LOCK = 0x65787463_69520001  # "extci" + retention: an arbitrary bigint key
+# ``status = 'SUCCESSFUL'`` as a literal, exactly the condition of the partial index
+# ix_builds_deployable: with a bound parameter neither SQLite's planner nor a generic
+# PostgreSQL plan can prove that the index applies.
+_SUCCESSFUL = Build.status == literal_column(f"'{state.SUCCESSFUL}'")
+assert f"status = '{state.SUCCESSFUL}'" == DEPLOYABLE_CONDITION
+
+
+def deployable_query(
+    component_id: str,
+    *,
+    branch: str | None = None,
+    version: str | None = None,
+    version_prefix: bool = False,
+) -> Select[Build]:
+    """The newest SUCCESSFUL build, optionally on a branch and with a version (exact, or
+    starting with ``version`` when ``version_prefix``). With a branch: one probe of the
+    partial index ix_builds_deployable; without: ix_builds_component_id_status_id; newest
+    first either way, so the cost does not grow with the history. A version filter is
+    checked on the rows that walk meets: it costs as many rows as there are newer
+    SUCCESSFUL builds that do not match (none, when the newest matches)."""
+    stmt = select(Build).where(Build.component_id == component_id, _SUCCESSFUL)
+    if branch is not None:
+        stmt = stmt.where(Build.branch_key == branch_key(branch), Build.branch == branch)
+    if version is not None and version_prefix:
+        # substr, not LIKE: SQLite's LIKE ignores case and both treat % and _ specially.
+        stmt = stmt.where(func.substr(Build.build_version, 1, len(version)) == version)
+    elif version is not None:
+        stmt = stmt.where(Build.build_version == version)
+    return stmt.order_by(Build.id.desc()).limit(1)
+
+
+def newest_deployable(session: Session, component_id: str, **filters: Any) -> Build | None:
+    """See :func:`deployable_query` (its keyword arguments are the filters)."""
+    return session.execute(deployable_query(component_id, **filters)).scalar_one_or_none()
+
+
+def results_of_types(
+    session: Session, build_id: int, types: Sequence[str], *, limit: int
+) -> list[BuildResult]:
+    """A build's results of the given types, in the order they arrived (at most ``limit``)."""
+    stmt = (
+        select(BuildResult)
+        .where(BuildResult.build_id == build_id, BuildResult.type.in_(types))
+        .order_by(BuildResult.id)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+# What the health figures need of a build, and no more (a few thousand rows at most).
+_HEALTH_COLUMNS = (
+    _BUILD.c.pipeline_id,
+    _BUILD.c.build_version,
+    _BUILD.c.status,
+    _BUILD.c.started_at,
+    _BUILD.c.ended_at,
+    _BUILD.c.last_event_at,
+)
+
+
+def newest_for_health(session: Session, component_id: str, *, limit: int) -> list[Any]:
+    """The newest ``limit`` builds (rows of _HEALTH_COLUMNS), newest first: a walk down
+    ix_builds_component_id_id that stops after ``limit`` rows, however long the history."""
+    stmt = (
+        select(*_HEALTH_COLUMNS)
+        .where(_BUILD.c.component_id == component_id)
+        .order_by(_BUILD.c.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(stmt).all())

@@ -4,7 +4,9 @@ from datetime import datetime
 from typing import Any, Literal, get_args
 
 from extci.builds import state
+from extci.builds.deployable import Deployable
 from extci.builds.service import BuildDetail, BuildView
+from extci.builds.stats import Health
 from extci.schemas import ApiModel
 
 BuildStatus = Literal["BUILDING", "SUCCESSFUL", "INCOMPLETE", "FAILED", "CANCELLED", "LOST"]
@@ -87,6 +89,8 @@ class EventOut(ApiModel):
     type: str
     created_at: datetime | None
     received_at: datetime
+    # What a result event added (its result types, e.g. "container, helm"), else null.
+    summary: str | None = None
 
 
 class BuildDetailOut(BuildCommon):
@@ -114,7 +118,158 @@ class BuildDetailOut(BuildCommon):
             ],
             missing_results=d.missing,
             events=[
-                EventOut(type=e.type, created_at=e.created_at, received_at=e.received_at)
+                EventOut(
+                    type=e.type,
+                    created_at=e.created_at,
+                    received_at=e.received_at,
+                    summary=e.summary,
+                )
                 for e in d.events
             ],
+        )
+
+
+# ---- the deployable query and build health (docs/delivery.md) -------------------------
+
+
+class ImageOut(ApiModel):
+    repository: str
+    tag: str
+    digest: str | None
+    reference: str  # repository:tag, and @sha256:… when a digest was sent
+
+
+class ChartOut(ApiModel):
+    repository: str
+    name: str
+    version: str
+    digest: str | None
+    reference: str | None  # oci://…/name for an OCI registry, else null
+
+
+class PackageOut(ApiModel):
+    type: str
+    repository: str
+    name: str
+    version: str
+
+
+class GitOut(ApiModel):
+    repository_url: str | None
+    branch: str | None
+    commit_sha: str | None
+    tag: str | None
+
+
+class DeployableOut(ApiModel):
+    """The newest deployable (SUCCESSFUL) build and its deployment coordinates. ``image``
+    and ``chart`` are the first container and Helm chart the build reported (``images``
+    and ``charts`` list all of them, in the order they arrived)."""
+
+    component_id: str
+    kind: str
+    pipeline_id: str
+    build_version: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    dashboard_url: str | None
+    git: GitOut
+    image: ImageOut | None
+    images: list[ImageOut]
+    chart: ChartOut | None
+    charts: list[ChartOut]
+    packages: list[PackageOut]
+
+    @classmethod
+    def of(cls, d: Deployable) -> DeployableOut:
+        b = d.view.build
+        images = [
+            ImageOut(repository=i.repository, tag=i.tag, digest=i.digest, reference=i.reference)
+            for i in d.images
+        ]
+        charts = [
+            ChartOut(
+                repository=c.repository,
+                name=c.name,
+                version=c.version,
+                digest=c.digest,
+                reference=c.reference,
+            )
+            for c in d.charts
+        ]
+        return cls(
+            component_id=b.component_id,
+            kind=d.kind,
+            pipeline_id=b.pipeline_id,
+            build_version=b.build_version,
+            status=d.view.status,
+            started_at=b.started_at,
+            ended_at=b.ended_at,
+            dashboard_url=b.dashboard_url,
+            git=GitOut(
+                repository_url=d.git.repository_url,
+                branch=d.git.branch,
+                commit_sha=d.git.commit_sha,
+                tag=d.git.tag,
+            ),
+            image=images[0] if images else None,
+            images=images,
+            chart=charts[0] if charts else None,
+            charts=charts,
+            packages=[
+                PackageOut(type=p.type, repository=p.repository, name=p.name, version=p.version)
+                for p in d.packages
+            ],
+        )
+
+
+class StatsBuildOut(ApiModel):
+    pipeline_id: str
+    build_version: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    duration_seconds: float | None
+
+
+class StatsWindowOut(ApiModel):
+    days: int
+    builds: int
+    successful: int
+    failed: int
+    cancelled: int
+    success_rate: float | None
+    median_duration_seconds: float | None
+    truncated: bool
+
+
+class RecoveryOut(ApiModel):
+    days: int
+    count: int
+    median_seconds: float | None
+    last_seconds: float | None
+    failing_since: datetime | None
+
+
+class StatsOut(ApiModel):
+    """Build health (docs/delivery.md defines each figure): ``recent`` is the newest 50
+    builds, oldest first; the windows count builds started in the last 7 and 30 days."""
+
+    component_id: str
+    generated_at: datetime
+    recent: list[StatsBuildOut]
+    windows: list[StatsWindowOut]
+    recovery: RecoveryOut
+    sample_size: int
+
+    @classmethod
+    def of(cls, h: Health) -> StatsOut:
+        return cls(
+            component_id=h.component_id,
+            generated_at=h.generated_at,
+            recent=[StatsBuildOut.model_validate(p) for p in h.recent],
+            windows=[StatsWindowOut.model_validate(w) for w in h.windows],
+            recovery=RecoveryOut.model_validate(h.recovery),
+            sample_size=h.sample_size,
         )

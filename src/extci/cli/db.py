@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from extci.cli.admin import local_only
+from extci.cli.commands import Handler, add, group
+from extci.cli.errors import ApiError
 from extci.cli.output import echo, table, when
-
-SERVER_EXTRA_HINT = "this command needs the server: pip install 'extci[server]'"
-Handler = Callable[[argparse.Namespace], int]
 
 
 def _duration(text: str) -> timedelta:
@@ -29,20 +28,16 @@ def _duration(text: str) -> timedelta:
     return value
 
 
-def _run(command: Handler) -> Handler:
-    """Domain errors become one line on stderr and exit code 1."""
+def _domain_errors(command: Handler) -> Handler:
+    """A domain error (a refused target, a non-empty directory) is a one-line problem."""
 
     def handler(args: argparse.Namespace) -> int:
-        try:
-            from extci.errors import ExtciError
-        except ImportError:  # pragma: no cover - a reporter-only install
-            echo(f"extci: {SERVER_EXTRA_HINT}", file=sys.stderr)
-            return 2
+        from extci.errors import ExtciError
+
         try:
             return command(args)
-        except ExtciError as exc:
-            echo(f"extci: {exc.detail}", file=sys.stderr)
-            return 1
+        except ExtciError as error:
+            raise ApiError(error.problem()) from None
 
     return handler
 
@@ -138,32 +133,19 @@ def cmd_builds_prune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _subcommands(sub: Any, name: str, help_text: str) -> Any:
-    """The sub-command group ``name`` (``db``, ``builds``), made if nothing made it yet."""
-    parser = sub.choices.get(name)
-    if parser is None:
-        parser = sub.add_parser(name, help=help_text)
-        inner = parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
-        inner.required = True
-        return inner
-    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-
-
 def register(sub: Any) -> None:
-    def add(group: Any, name: str, handler: Handler, **kw: Any) -> Any:
-        p = group.add_parser(name, **kw)
-        p.set_defaults(handler=_run(handler))
-        return p
+    def local(group_: Any, name: str, handler: Handler, **kw: Any) -> argparse.ArgumentParser:
+        return add(group_, name, local_only(_domain_errors(handler)), output=False, **kw)
 
-    db = _subcommands(sub, "db", "the database: schema, copy, backup, restore")
-    p = add(db, "copy", cmd_db_copy, help="copy this installation into an empty PostgreSQL")
+    db = group(sub, "db", "database schema (local only)")
+    p = local(db, "copy", cmd_db_copy, help="copy this installation into an empty PostgreSQL")
     p.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/database")
-    p = add(db, "backup", cmd_db_backup, help="consistent online backup of a SQLite database")
+    p = local(db, "backup", cmd_db_backup, help="consistent online backup of a SQLite database")
     p.add_argument("path", help="the backup file to write (must not exist)")
-    p = add(db, "restore", cmd_db_restore, help="restore a backup into an empty data directory")
+    p = local(db, "restore", cmd_db_restore, help="restore a backup into an empty data directory")
     p.add_argument("path", help="a file written by 'extci db backup'")
 
-    builds = _subcommands(sub, "builds", "build history")
-    p = add(builds, "prune", cmd_builds_prune, help="delete old builds (keeps the newest ones)")
+    builds = group(sub, "builds", "build history")
+    p = local(builds, "prune", cmd_builds_prune, help="delete old builds (keeps the newest ones)")
     p.add_argument("--older-than", type=_duration, required=True, help="e.g. 180d")
     p.add_argument("--dry-run", action="store_true", help="show what would be deleted")

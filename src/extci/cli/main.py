@@ -1,8 +1,9 @@
 """The ``extci`` command.
 
-This module imports only the standard library: ``pip install extci`` (the reporter alone)
-must be able to run ``extci report ...``. Server commands import their dependencies when
-they run, and say which extra to install when those are missing.
+This module imports only the standard library, and so do the command modules until a
+command runs: ``pip install extci`` (no server extra) must be able to run ``extci report``
+and every command against a server. Local commands import the server's code when they run,
+and say which extra to install when it is missing.
 """
 
 from __future__ import annotations
@@ -26,15 +27,44 @@ def _registrars(argv: Sequence[str] = ()) -> list[Registrar]:
     if argv[:1] == ["report"]:
         only = argv[1] if len(argv) > 1 and argv[1] in reporter_cli.ACTIONS else None
         return [lambda sub: reporter_cli.register(sub, only=only)]
-    from extci.cli import admin, db
+    from extci.cli import (
+        admin,
+        audit,
+        builds,
+        completion,
+        components,
+        db,
+        keys,
+        session,
+        trust,
+        users,
+    )
 
-    return [admin.register, db.register, reporter_cli.register]
+    # One module per command family. Against a configured server (extci login, or
+    # EXTCI_URL and EXTCI_TOKEN) the families call its API; else the local database's.
+    return [
+        session.register,
+        components.register,
+        keys.register,
+        builds.register,
+        users.register,
+        audit.register,
+        trust.register,
+        admin.register,  # serve, db: local only
+        db.register,  # db copy|backup|restore, builds prune: local only
+        reporter_cli.register,
+        completion.register,
+    ]
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="extci",
         description="extci: External CI receiver (server, admin commands and CI reporter).",
+        epilog=(
+            "Commands talk to the server of 'extci login' (or EXTCI_URL and EXTCI_TOKEN) "
+            "when one is configured, else to the local database."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"extci {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -53,5 +53,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, empty: str) 
     ]
 
 
-def when(value: datetime | None) -> str:
+def when(value: datetime | str | None) -> str:
+    """A time as the commands show it (UTC, to the second); ``value`` may be the API's
+    RFC 3339 text."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"

@@ -1,8 +1,8 @@
 """``POST /ci/webhook``: check the key, read raw bytes, validate once, hand the event
 to the group-commit writer, answer after its batch has committed.
 
-Order of checks: key (401) → rate limit (429) → media type (415) → size (413) → body (400)
-→ the event's own rules (403/404/409)."""
+Order of checks: key or identity token (401) → rate limit (429) → media type (415) → size
+(413) → body (400) → the event's own rules (403/404/409)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from extci import notify, security
+from extci.builds import state
 from extci.clock import utcnow
 from extci.db import problem_for, unit_of_work
 from extci.errors import (
@@ -27,16 +28,25 @@ from extci.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from extci.ingest.events import WIRE_VERSION
+from extci.ingest.events import END, RESULT, START, WIRE_VERSION
 from extci.ingest.parse import parse_event
 from extci.keys import service as keys
 from extci.keys.cache import KeyRecord
 from extci.logs import SCOPE_KEY
+from extci.metrics import UNKNOWN, WebhookMeter
 from extci.runtime import Runtime
+from extci.trust.oidc import INVALID_TOKEN
 
 WEBHOOK_PATH = "/ci/webhook"
 
 ACCEPTED_MEDIA_TYPES = frozenset({WIRE_VERSION, "application/json"})
+
+# The webhook's counters, every labelled child bound once (docs/delivery.md, "Metrics").
+METER = WebhookMeter(
+    {START: "start", RESULT: "result", END: "end", None: UNKNOWN},
+    (200, 400, 401, 403, 404, 409, 413, 415, 429, 500, 503),
+    (state.SUCCESSFUL, state.INCOMPLETE, state.FAILED, state.CANCELLED),
+)
 
 
 def _media_type(content_type: str | None) -> str:
@@ -81,13 +91,48 @@ async def _authenticate(runtime: Runtime, presented: str | None) -> keys.Authent
     return keys.AuthenticatedKey(record.id, record.component_id)
 
 
+async def _authenticate_token(runtime: Runtime, request: Request) -> keys.AuthenticatedKey:
+    """``Authorization: Bearer <OIDC identity token>``, checked against the trust policies
+    (:mod:`extci.trust.oidc`); ``X-Extci-Component`` picks the component when policies of
+    several components trust the same token. Then the request goes on as with a key."""
+    scheme, _, token = request.headers["authorization"].partition(" ")
+    if scheme.lower() != "bearer" or runtime.oidc is None:
+        raise Unauthorized(INVALID_TOKEN)
+    component = request.headers.get("x-extci-component") or None
+    return await runtime.oidc.authenticate(token.strip(), component)
+
+
 async def webhook(request: Request) -> JSONResponse:
     """The hot path, as a plain Starlette endpoint: FastAPI's per-request machinery
     (dependency solving, its exit stack) cost more than the event's own validation. Its
-    OpenAPI description is added by :mod:`extci.openapi` from :data:`WEBHOOK_OPENAPI`."""
+    OpenAPI description is added by :mod:`extci.openapi` from :data:`WEBHOOK_OPENAPI`.
+
+    Every answer is counted (:data:`METER`: event type, status, and an accepted event's
+    latency); the handler itself is :func:`_receive`."""
     arrived = time.monotonic()  # the queues below bound the wait from here, not their own
+    seen: list[str | None] = [None]  # the event's type, once it is known
+    status = 500
+    try:
+        response = await _receive(request, arrived, seen)
+        status = response.status_code
+        return response
+    except ExtciError as exc:
+        status = exc.status
+        raise
+    except ClientDisconnect:
+        status = 400  # as the app answers it (nobody reads it)
+        raise
+    finally:
+        METER.answered(seen[0], status, time.monotonic() - arrived)
+
+
+async def _receive(request: Request, arrived: float, seen: list[str | None]) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
-    key = await _authenticate(runtime, request.headers.get("x-codenow-api-key"))
+    presented = request.headers.get("x-codenow-api-key")
+    if presented is None and "authorization" in request.headers:  # keyless: an OIDC token
+        key = await _authenticate_token(runtime, request)
+    else:
+        key = await _authenticate(runtime, presented)
     log_fields = request.scope.get(SCOPE_KEY)  # the access log's line (extci.logs)
     if log_fields is not None:
         log_fields["component"] = key.component_id
@@ -112,6 +157,7 @@ async def webhook(request: Request) -> JSONResponse:
         event = parse_event(body, runtime.limits)
         if log_fields is not None:
             log_fields["pipeline_id"] = event.pipeline_id
+        seen[0] = event.type
         try:
             outcome = await runtime.writer.submit((event, key), since=arrived)  # once committed
         except asyncio.CancelledError:
@@ -125,12 +171,14 @@ async def webhook(request: Request) -> JSONResponse:
             notify.publish(
                 request.app.state, outcome.component_id, outcome.pipeline_id, outcome.build_status
             )
+            if event.type == END:
+                METER.finished(outcome.build_status)
     except ExtciError as exc:
         exc.headers = {**headers, **exc.headers}
         raise
     except DBAPIError as exc:
         # As app.py answers it, but this request was authenticated, so the answer carries
-        # the rate-limit headers too (§7).
+        # the rate-limit headers too (docs/webhook.md, "Rate limit").
         problem = problem_for(exc)
         if problem is None:
             raise

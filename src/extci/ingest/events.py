@@ -1,4 +1,4 @@
-"""Wire schemas of the CodeNOW External CI v1 events (ci-events.md §2).
+"""Wire schemas of the CodeNOW External CI v1 events (docs/webhook.md, "The events").
 
 The body is validated once, from raw bytes, into a discriminated union keyed by ``type``;
 only these typed values travel inward. Length and character limits are configurable, so
@@ -103,7 +103,7 @@ class WireModel(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
 
 
-# ---- result items (§2.2) -------------------------------------------------------------
+# ---- result items (docs/webhook.md) ----------------------------------------------------
 
 
 class ResultItem(WireModel):
@@ -184,7 +184,7 @@ RESULT_TYPES = (
 )
 
 
-# ---- events (§2.1, §2.2, §2.3) -------------------------------------------------------
+# ---- events (docs/webhook.md) ----------------------------------------------------------------
 
 
 class Actor(WireModel):

@@ -31,6 +31,7 @@ from extci.db import Link, problem_for, unavailable
 from extci.errors import ExtciError, Unauthorized
 from extci.ingest import repository
 from extci.keys.service import INVALID_KEY
+from extci.trust.oidc import INVALID_TOKEN
 
 log = logging.getLogger("extci.ratelimit")
 
@@ -129,7 +130,7 @@ class _CountingWorker:
         answers: list[Quota | ExtciError] = []
         for key_id in key_ids:
             if key_id not in windows:
-                answers.append(Unauthorized(INVALID_KEY))
+                answers.append(Unauthorized(INVALID_KEY if key_id > 0 else INVALID_TOKEN))
                 continue
             start, count, hits = windows[key_id]
             handed[key_id] += 1
@@ -140,9 +141,16 @@ class _CountingWorker:
     def _count(
         self, hits: Mapping[int, int], now: datetime
     ) -> dict[int, tuple[datetime, int, int]]:
+        keys = {k: n for k, n in hits.items() if k > 0}
         with self.link.transaction() as conn:
             conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            rows = repository.count_requests(conn, hits, now, now - WINDOW)
+            rows = repository.count_requests(conn, keys, now, now - WINDOW) if keys else []
+            if len(keys) < len(hits):  # trust policies' identities (OIDC): negative ids
+                policies = {-k: n for k, n in hits.items() if k < 0}
+                counted = repository.count_requests(
+                    conn, policies, now, now - WINDOW, policies=True
+                )
+                rows += [(-k, start, count) for k, start, count in counted]
         return {key_id: (start, count, hits[key_id]) for key_id, start, count in rows}
 
 

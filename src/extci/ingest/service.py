@@ -33,6 +33,9 @@ from extci.ingest.events import EndEvent, ResultEvent, StartEvent
 from extci.keys import repository as keys
 from extci.keys.models import key_status
 from extci.keys.service import INVALID_KEY, LAST_USED_RESOLUTION, AuthenticatedKey
+from extci.trust import repository as trust
+from extci.trust.oidc import INVALID_TOKEN
+from extci.webhooks.outbox import Outbox
 
 log = logging.getLogger("extci.ingest")
 
@@ -63,6 +66,8 @@ class _Batch:
     now: datetime
     rules: Rules
     components: Mapping[str, Any]
+    # Webhook deliveries caused by this batch's changes go into the same transaction.
+    outbox: Outbox | None = None
 
 
 def fingerprint(value: Any) -> str:
@@ -86,6 +91,7 @@ def ingest_batch(
     *,
     now: datetime,
     rules: Rules,
+    outbox: Outbox | None = None,
 ) -> list[Outcome | ExtciError]:
     """Ingest ``jobs`` in the caller's open transaction; one answer per job, in order.
 
@@ -95,10 +101,13 @@ def ingest_batch(
     rolls back and runs the batch again without it. Anything else that dooms the
     transaction (a lost connection, a locked or full database) propagates as it is.
     """
-    key_rows = keys.states(conn, {key.id for _, key in jobs})
+    key_ids = {key.id for _, key in jobs}
+    key_rows = keys.states(conn, key_ids)
+    if min(key_ids) < 0:  # identities of trust policies (OIDC tokens): negative ids
+        key_rows.update(_policy_states(conn, key_ids))
     wanted = {key.component_id for _, key in jobs}
     wanted.update(e.component_id for e, _ in jobs if isinstance(e, StartEvent))
-    batch = _Batch(conn, now, rules, components.kinds_and_modes(conn, wanted))
+    batch = _Batch(conn, now, rules, components.kinds_and_modes(conn, wanted), outbox)
     answers: list[Outcome | ExtciError | None] = [None] * len(jobs)
     used: set[int] = set()
     # Events of one build keep their order; builds are visited in one global order, so two
@@ -112,7 +121,8 @@ def ingest_batch(
         event, key = jobs[i]
         row = key_rows.get(key.id)
         if row is None or key_status(row.status, row.expires_at, now) != "ACTIVE":
-            answers[i] = Unauthorized(INVALID_KEY)  # revoked since it was authenticated
+            # revoked (or the trust policy deleted) since it was authenticated
+            answers[i] = Unauthorized(INVALID_KEY if key.id > 0 else INVALID_TOKEN)
             continue
         try:
             answers[i] = ingest(batch, event, key)
@@ -142,7 +152,27 @@ def _stamp_last_used(conn: Connection, rows: Sequence[Any], now: datetime) -> No
     stale_before = now - LAST_USED_RESOLUTION
     for row in rows:
         if row.last_used_at is None or row.last_used_at < stale_before:
-            keys.stamp_last_used(conn, row.id, now, stale_before)
+            if row.id > 0:
+                keys.stamp_last_used(conn, row.id, now, stale_before)
+            else:
+                trust.stamp_last_used(conn, -row.id, now, stale_before)
+
+
+@dataclass(frozen=True)
+class _PolicyState:
+    """A trust policy's row shaped as a key's (an identity of a policy is ``-policy.id``;
+    a policy is active for as long as it exists)."""
+
+    id: int
+    component_id: str
+    last_used_at: datetime | None
+    status: str = "ACTIVE"
+    expires_at: datetime | None = None
+
+
+def _policy_states(conn: Connection, key_ids: set[int]) -> dict[int, _PolicyState]:
+    rows = trust.states(conn, {-i for i in key_ids if i < 0})
+    return {-r.id: _PolicyState(-r.id, r.component_id, r.last_used_at) for r in rows.values()}
 
 
 def ingest(batch: _Batch, event: Event, key: AuthenticatedKey) -> Outcome:
@@ -199,6 +229,8 @@ def _start(batch: _Batch, event: StartEvent, key: AuthenticatedKey) -> Outcome:
         first_event=_event_row(None, event.type, event.created_at, now, None),
     )
     if build_id is not None:
+        if batch.outbox is not None:
+            batch.outbox.build_started(batch.conn, component.id, build_id, now)
         return Outcome(event.pipeline_id, component.id, state.BUILDING, duplicate=False)
     existing = builds.by_pipeline(batch.conn, component.id, event.pipeline_id)
     if existing is None:  # pragma: no cover - the conflicting row cannot vanish mid-transaction
@@ -297,6 +329,8 @@ def _end(batch: _Batch, event: EndEvent, build: Any) -> Outcome:
     builds.add_event(
         batch.conn, _event_row(build.id, event.type, event.created_at, now, event.result)
     )
+    if batch.outbox is not None:
+        batch.outbox.build_ended(batch.conn, build.component_id, build.id, status, now)
     return Outcome(build.pipeline_id, build.component_id, status, duplicate=False)
 
 

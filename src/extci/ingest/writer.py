@@ -34,6 +34,7 @@ from extci.db import WRITE, Link, problem_for, unavailable
 from extci.errors import ExtciError
 from extci.ingest.service import Event, EventFailed, Outcome, Rules, ingest_batch
 from extci.keys.service import AuthenticatedKey
+from extci.webhooks.outbox import Outbox
 
 log = logging.getLogger("extci.ingest")
 
@@ -46,9 +47,10 @@ _ATTEMPTS = 3
 
 
 class IngestWorker:
-    def __init__(self, engine: Engine, rules: Rules) -> None:
+    def __init__(self, engine: Engine, rules: Rules, outbox: Outbox | None = None) -> None:
         self.link = Link(engine, clean=(EventFailed,), **WRITE)
         self.rules = rules
+        self.outbox = outbox
 
     def idle(self) -> None:
         self.link.drop()
@@ -61,7 +63,11 @@ class IngestWorker:
             try:
                 with self.link.transaction() as conn:
                     stored = ingest_batch(
-                        conn, [jobs[i] for i in pending], now=utcnow(), rules=self.rules
+                        conn,
+                        [jobs[i] for i in pending],
+                        now=utcnow(),
+                        rules=self.rules,
+                        outbox=self.outbox,
                     )
             except EventFailed as failed:  # rolled back: run again without that event
                 answers[pending[failed.index]] = failed.answer
@@ -79,6 +85,8 @@ class IngestWorker:
                 log.warning("a batch of %d events was not stored: %s", len(jobs), exc)
                 return [answers.get(i, unavailable()) for i in range(len(jobs))]
             answers.update(zip(pending, stored, strict=True))
+            if self.outbox is not None:
+                self.outbox.committed()
         return [answers[i] for i in range(len(jobs))]
 
 
@@ -93,10 +101,17 @@ def _not_stored(count: int, exc: DBAPIError) -> ExtciError:
     return unavailable()
 
 
-def ingest_writer(engine: Engine, rules: Rules, *, threads: int, queue_limit: int) -> IngestWriter:
+def ingest_writer(
+    engine: Engine,
+    rules: Rules,
+    *,
+    threads: int,
+    queue_limit: int,
+    outbox: Outbox | None = None,
+) -> IngestWriter:
     return Batcher(
         "writer",
-        lambda: IngestWorker(engine, rules),
+        lambda: IngestWorker(engine, rules, outbox),
         threads=threads,
         queue_limit=queue_limit,
         overloaded="The server is receiving more events than it can store; retry shortly.",

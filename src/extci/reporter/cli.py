@@ -1,6 +1,6 @@
 """``extci report start|result|end|run``: the CI side of the webhook contract.
 
-Standard library only: this is what ``pip install extci`` gives a CI job.
+Standard library only: this is what the server serves as ``/downloads/extci-report.pyz``.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from typing import Any
 
 from extci.reporter.config import Settings
 from extci.reporter.events import Event, encode
+from extci.reporter.identity import credential_headers
 from extci.reporter.transport import post_event
 
 
@@ -19,6 +20,7 @@ class Reporter:
     def __init__(self, settings: Settings, log: Callable[[str], None] = stderr_log) -> None:
         self.settings = settings
         self.log = log
+        self._credentials: dict[str, str] | None = None
 
     def send(self, event: Event, *, retry_for: float | None = None) -> dict[str, Any] | None:
         """Deliver one event; ``retry_for`` shortens the retry budget (used on cancel).
@@ -31,11 +33,13 @@ class Reporter:
             sys.stdout.buffer.write(body + b"\n")
             sys.stdout.flush()
             return None
-        url, key = self.settings.require_server()
+        url = self.settings.require_server()
+        if self._credentials is None:
+            self._credentials = credential_headers(self.settings)
         policy = self.settings.policy
         if retry_for is not None:
             policy = policy._replace(retry_for=min(policy.retry_for, retry_for))
-        answer = post_event(url, key, body, policy, self.log)
+        answer = post_event(url, self._credentials, body, policy, self.log)
         if not self.settings.quiet:
             kind = event["type"].split(".")[2]  # codenow.ci.<kind>.event
             duplicate = " (duplicate, already recorded)" if answer.get("duplicate") else ""

@@ -31,6 +31,11 @@ class Settings(NamedTuple):
     policy: RetryPolicy
     dry_run: bool
     quiet: bool
+    # Keyless (OIDC): a token handed over in EXTCI_ID_TOKEN (GitLab `id_tokens:`), or
+    # GitHub Actions' token request URL and bearer, asked for a token with ``audience``.
+    id_token: str | None = None
+    oidc_request: tuple[str, str] | None = None
+    audience: str = "extci"
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
@@ -51,23 +56,36 @@ class Settings(NamedTuple):
             policy=RetryPolicy(retry_for=retry_for, timeout=args.timeout),
             dry_run=args.dry_run,
             quiet=args.quiet,
+            id_token=pick(None, "EXTCI_ID_TOKEN"),
+            oidc_request=_github_token_request(env),
+            audience=pick(None, "EXTCI_OIDC_AUDIENCE") or "extci",
         )
 
-    def require_server(self) -> tuple[str, str]:
-        """URL and key, needed unless this is a dry run."""
+    @property
+    def keyless(self) -> bool:
+        """No CI key, but an OIDC identity token at hand (or to be asked for)."""
+        return not self.ci_key and bool(self.id_token or self.oidc_request)
+
+    def require_server(self) -> str:
+        """The server's URL and a credential (a CI key or, keyless, an identity token),
+        needed unless this is a dry run."""
         missing = [
             name
             for name, value in (("EXTCI_URL", self.url), ("EXTCI_CI_KEY", self.ci_key))
-            if not value
+            if not value and not (name == "EXTCI_CI_KEY" and self.keyless)
         ]
         if missing:
             raise ReporterError(
-                f"missing configuration: set {' and '.join(missing)} (or --server-url / --ci-key)",
+                f"missing configuration: set {' and '.join(missing)} (or --server-url / --ci-key)"
+                + (
+                    "; keyless: EXTCI_ID_TOKEN, or `permissions: id-token: write` on GitHub"
+                    if "EXTCI_CI_KEY" in missing
+                    else ""
+                ),
                 ExitCode.USAGE,
             )
         assert self.url is not None
-        assert self.ci_key is not None
-        return self.url, self.ci_key
+        return self.url
 
     def require_component(self) -> str:
         if not self.component:
@@ -94,3 +112,11 @@ class Settings(NamedTuple):
                 ExitCode.USAGE,
             )
         return pipeline_id(self.component, ctx.run_key)
+
+
+def _github_token_request(env: Mapping[str, str]) -> tuple[str, str] | None:
+    """GitHub Actions' OIDC token endpoint and its bearer, present in a job that has
+    ``permissions: id-token: write``."""
+    url = env.get("ACTIONS_ID_TOKEN_REQUEST_URL", "").strip()
+    token = env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "").strip()
+    return (url, token) if url and token else None

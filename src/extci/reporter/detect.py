@@ -5,18 +5,25 @@ unique per run and per attempt and identical in every step of that run, the run'
 (``dashboardUrl``), who started it, and the git revision being built. Outside a known CI
 the revision comes from ``git`` in the working directory and the run key from the user.
 
-The scope of a run key follows what each system retries:
+A run key spans the whole pipeline run, so that every job (stage, step) of one run
+reports into one build, whichever job sends the start, the results and the end:
 
-=========  ==========================================  ================================
-system     run key                                      a retry gives a new key because
-=========  ==========================================  ================================
-GitHub     repository / run id / run attempt            re-runs increment the attempt
-GitLab     pipeline id / job id                         a retried job gets a new job id
-Jenkins    job name / build number                      a rebuild is a new build number
-Azure      build id / job attempt                       a re-run job increments attempt
-Bitbucket  repository / build number / step uuid        a re-run step gets a new uuid
-CircleCI   workflow id                                  a re-run makes a new workflow
-=========  ==========================================  ================================
+=========  ==========================================  ===================================
+system     run key                                      ``EXTCI_RUN_SCOPE=job`` adds
+=========  ==========================================  ===================================
+GitHub     repository / run id / run attempt            (one run is one build already)
+GitLab     pipeline id                                  the job id
+Jenkins    job name / build number                      (one build is one build already)
+Azure      build id                                     the job id and the job attempt
+Bitbucket  repository / build number                    the step uuid
+CircleCI   workflow id                                  (one workflow is one build already)
+=========  ==========================================  ===================================
+
+A job retried within the same run reports into the same build (docs/ci-setup.md, "Retried
+jobs"): while the build is open its events are idempotent; once the run's end was sent
+the build is final, and a retry's results or a different end are refused (409). GitHub
+re-runs get a new attempt number, hence a new build. ``EXTCI_RUN_SCOPE=job`` keeps the
+former one-build-per-job keys for those who want them.
 """
 
 from __future__ import annotations
@@ -74,6 +81,10 @@ def _actor(username: str | None, fullname: str | None = None) -> Actor | None:
     return Actor(username, fullname) if username else None
 
 
+def _per_job(env: Env) -> bool:
+    return (_get(env, "EXTCI_RUN_SCOPE") or "run").lower() == "job"
+
+
 def _github(env: Env) -> CIContext:
     server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
     repo, run_id = env.get("GITHUB_REPOSITORY", ""), env.get("GITHUB_RUN_ID", "")
@@ -99,9 +110,12 @@ def _github(env: Env) -> CIContext:
 
 def _gitlab(env: Env) -> CIContext:
     pipeline, job = _get(env, "CI_PIPELINE_ID"), _get(env, "CI_JOB_ID")
+    key = f"gitlab/{pipeline}" if pipeline else None
+    if key and _per_job(env):
+        key = f"{key}/{job}" if job else None
     return CIContext(
         system="gitlab",
-        run_key=f"gitlab/{pipeline}/{job}" if pipeline and job else None,
+        run_key=key,
         dashboard_url=_get(env, "CI_PIPELINE_URL", "CI_JOB_URL"),
         actor=_actor(_get(env, "GITLAB_USER_LOGIN"), _get(env, "GITLAB_USER_NAME")),
         git=_git(
@@ -137,7 +151,10 @@ def _jenkins(env: Env) -> CIContext:
 
 def _azure(env: Env) -> CIContext:
     build_id = _get(env, "BUILD_BUILDID")
-    attempt = _get(env, "SYSTEM_JOBATTEMPT") or "1"
+    key = f"azure/{build_id}" if build_id else None
+    if key and _per_job(env):
+        job, attempt = _get(env, "SYSTEM_JOBID"), _get(env, "SYSTEM_JOBATTEMPT") or "1"
+        key = "/".join(p for p in (key, job, attempt) if p)
     collection, project = _get(env, "SYSTEM_COLLECTIONURI"), _get(env, "SYSTEM_TEAMPROJECT")
     dashboard = None
     if collection and project and build_id:
@@ -149,7 +166,7 @@ def _azure(env: Env) -> CIContext:
     tag = _strip_prefix(source, "refs/tags/") if source and source.startswith("refs/") else None
     return CIContext(
         system="azure",
-        run_key=f"azure/{build_id}/{attempt}" if build_id else None,
+        run_key=key,
         dashboard_url=dashboard,
         actor=_actor(
             _get(env, "BUILD_REQUESTEDFOREMAIL", "BUILD_REQUESTEDFORID"),
@@ -172,7 +189,8 @@ def _bitbucket(env: Env) -> CIContext:
         origin = f"https://bitbucket.org/{repo}"
     if origin and origin.startswith("http://bitbucket.org/"):
         origin = "https://" + origin[len("http://") :]
-    key = "/".join(p for p in ("bitbucket", repo, number, step) if p)
+    parts = ("bitbucket", repo, number, step if _per_job(env) else None)
+    key = "/".join(p for p in parts if p)
     return CIContext(
         system="bitbucket",
         run_key=key if repo and number else None,

@@ -19,7 +19,8 @@ Event = dict[str, Any]
 
 def now_rfc3339() -> str:
     """UTC time with millisecond precision, e.g. ``2025-01-31T12:00:00.123Z``."""
-    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    # timezone.utc, not dt.UTC: the served zipapp runs on Python 3.9 too.
+    stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")  # noqa: UP017
     return stamp.replace("+00:00", "Z")
 
 

@@ -21,7 +21,7 @@ ITEM_VERSION = "v1"
 
 _ARTIFACT = ("repositoryUrl", "artifactPath", "artifactVersion")
 
-# type -> (required fields, optional fields), as in spec/ci-events.md section 2.2.
+# type -> (required fields, optional fields), as in docs/webhook.md, "Result items".
 RESULT_TYPES: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "git-revision": (("repositoryUrl", "branch", "commitSha"), ()),
     "git-tag": (("tag",), ()),

@@ -16,6 +16,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import FrameType, TracebackType
@@ -78,7 +79,7 @@ class SignalForwarder:
         if self.received:  # cancelled before the command started: do not start it
             return Outcome(128 + self.received[0], "CANCELED")
         try:
-            self.child = subprocess.Popen(list(command), process_group=0)
+            self.child = _popen_in_own_group(command)
         except FileNotFoundError:
             reporter.log(f"command not found: {command[0]}")
             return Outcome(127, "FAILED")
@@ -133,3 +134,12 @@ def run(
     if outcome.exit_code != 0:
         return outcome.exit_code
     return int(failures[0].exit_code) if failures else 0
+
+
+def _popen_in_own_group(command: Sequence[str]) -> subprocess.Popen[bytes]:
+    """Start ``command`` as the leader of a new process group (so a signal reaches all of
+    it). ``process_group`` is Python 3.11+; the served zipapp runs on 3.9 too, where
+    ``setpgrp`` in the child does the same (the reporter has no other threads)."""
+    if sys.version_info >= (3, 11):  # noqa: UP036 - the zipapp runs on 3.9 and 3.10 too
+        return subprocess.Popen(list(command), process_group=0)
+    return subprocess.Popen(list(command), preexec_fn=os.setpgrp)

@@ -43,18 +43,25 @@ def _uses_proxy(scheme: str) -> bool:
     return any(value and name.lower() in names for name, value in os.environ.items())
 
 
-def _exchange_urllib(url: str, headers: dict[str, str], body: bytes, timeout: float) -> Answer:
+class TLSError(ConnectionError):
+    """The TLS handshake failed: an untrusted certificate, or no TLS at that address."""
+
+
+def _exchange_urllib(
+    url: str, headers: dict[str, str], body: bytes | None, timeout: float, method: str = "POST"
+) -> Answer:
     """Through urllib (TLS, proxies); redirects are answers, never followed."""
+    import ssl
     import urllib.error
     import urllib.request
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-            return None  # a POST must not silently become a GET elsewhere
+            return None  # a POST must not silently become a GET elsewhere (nor a token leak)
 
     opener = urllib.request.build_opener(NoRedirect)
     # The scheme was checked by the caller: only http(s), never file: or custom schemes.
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310
     try:
         with opener.open(request, timeout=timeout) as response:
             lowered = {k.lower(): v for k, v in response.headers.items()}
@@ -63,6 +70,8 @@ def _exchange_urllib(url: str, headers: dict[str, str], body: bytes, timeout: fl
         lowered = {k.lower(): v for k, v in error.headers.items()}
         return error.code, str(error.reason), lowered, error.read()
     except urllib.error.URLError as error:
+        if isinstance(error.reason, ssl.SSLError):
+            raise TLSError(str(error.reason)) from None
         raise ConnectionError(str(error.reason)) from None
 
 
@@ -103,20 +112,22 @@ def parse_answer(raw: bytes) -> Answer:
     return int(parts[1]), parts[2] if len(parts) > 2 else "", headers, body
 
 
-def _exchange_plain(url: str, headers: dict[str, str], body: bytes, timeout: float) -> Answer:
-    """One POST over a socket: HTTP/1.1, ``Connection: close``, read to the end."""
+def _exchange_plain(
+    url: str, headers: dict[str, str], body: bytes | None, timeout: float, method: str = "POST"
+) -> Answer:
+    """One request over a socket: HTTP/1.1, ``Connection: close``, read to the end."""
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
     netloc = parts.netloc.rpartition("@")[2]
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     lines = [
-        f"POST {target} HTTP/1.1",
+        f"{method} {target} HTTP/1.1",
         f"Host: {netloc}",
         "Connection: close",
-        f"Content-Length: {len(body)}",
+        *([f"Content-Length: {len(body)}"] if body is not None else []),
         *(f"{name}: {value}" for name, value in headers.items()),
     ]
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
     chunks = []
     with socket.create_connection((host, parts.port or 80), timeout=timeout) as sock:
         sock.sendall(request)
@@ -125,10 +136,13 @@ def _exchange_plain(url: str, headers: dict[str, str], body: bytes, timeout: flo
     return parse_answer(b"".join(chunks))
 
 
-def exchange(url: str, headers: dict[str, str], body: bytes, timeout: float) -> Answer:
+def exchange(
+    url: str, headers: dict[str, str], body: bytes | None, timeout: float, method: str = "POST"
+) -> Answer:
+    """One request and its answer (``body`` None: no body, as for a GET)."""
     if url.startswith("http://") and not _uses_proxy("http"):
-        return _exchange_plain(url, headers, body, timeout)
-    return _exchange_urllib(url, headers, body, timeout)
+        return _exchange_plain(url, headers, body, timeout, method)
+    return _exchange_urllib(url, headers, body, timeout, method)
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -185,18 +199,19 @@ def _exit_code_for(status: int) -> ExitCode:
 
 def post_event(
     base_url: str,
-    ci_key: str,
+    credentials: dict[str, str],
     body: bytes,
     policy: RetryPolicy,
     log: Callable[[str], None],
 ) -> dict[str, Any]:
-    """Send ``body``; return the server's JSON answer or raise ``ReporterError``."""
+    """Send ``body`` with the ``credentials`` headers (a CI key, or an identity token);
+    return the server's JSON answer or raise ``ReporterError``."""
     url = base_url.rstrip("/") + "/ci/webhook"
     if not url.startswith(("http://", "https://")):
         raise ReporterError(
             f"EXTCI_URL must start with http:// or https://: {base_url}", ExitCode.USAGE
         )
-    headers = {"Content-Type": MEDIA_TYPE, "Accept": MEDIA_TYPE, "X-Codenow-Api-Key": ci_key}
+    headers = {"Content-Type": MEDIA_TYPE, "Accept": MEDIA_TYPE, **credentials}
     deadline = time.monotonic() + policy.retry_for
     attempt = 0
     while True:

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from extci.accounts.throttle import sign_in_throttle_for
@@ -22,6 +23,15 @@ from extci.web.errors import install_error_pages
 from extci.web.pages import ROUTERS
 
 __all__ = ["install"]
+
+
+async def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page links: the same SVG, not a 404."""
+    return FileResponse(
+        r.STATIC / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"cache-control": "public, max-age=86400", "x-content-type-options": "nosniff"},
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -34,6 +44,7 @@ def install(app: FastAPI) -> None:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=r.STATIC), name="static")
+    app.add_api_route("/favicon.ico", favicon, methods=["GET", "HEAD"], include_in_schema=False)
     install_error_pages(app)
 
     previous = app.router.lifespan_context

@@ -26,9 +26,11 @@ from extci.pagination import MAX_LIMIT, every
 from extci.web import render as r
 from extci.web.auth import EditorForm, Visitor, VisitorDep
 from extci.web.pages.common import NOTICES, Field, base_url, field_errors, see_other
+from extci.web.pages.delivery import Delivery
 
 router = APIRouter(include_in_schema=False)
 HISTORY_PAGE = 25
+KEY_NOTICES = frozenset({"suspended", "resumed", "deleted"})
 
 
 def _components_page(
@@ -71,6 +73,8 @@ def _components_page(
             "form": form or {"id": "", "name": "", "kind": "application-component"},
             "errors": errors or {},
             "notice": NOTICES.get(q.get("done", "")),
+            # A POST answered with this page: the address bar goes back to the list.
+            "page_url": "/components#create" if request.method == "POST" else None,
         },
         status_code=status_code,
     )
@@ -136,6 +140,7 @@ def component_context(
     )
     base = f"/components/{component.id}"
     active = {k: v for k, v in filters.items() if v}
+    done = request.query_params.get("done", "")
     live_query = urlencode({**active, **({"cursor": cursor} if cursor else {}), "fragment": "1"})
     return {
         "visitor": visitor,
@@ -152,10 +157,15 @@ def component_context(
         "newest_url": f"{base}?{urlencode(active)}#history" if cursor else None,
         "live_src": f"{base}?{live_query}",
         "webhook_url": base_url(request, settings) + "/ci/webhook",
-        "notice": NOTICES.get(request.query_params.get("done", "")),
+        "notice": NOTICES.get(done),
+        # A key's notice shows in the keys section, where the person clicked.
+        "notice_at": "keys" if done in KEY_NOTICES else "top",
+        # History first once there is any (a filter or an older page implies there is).
+        "has_builds": bool(history.items or active or cursor),
         "key_values": {"name": "", "expires": ""},
         "key_errors": {},
         "new_key": None,
+        "delivery": Delivery(session, settings, component.id, filters["branch"] or None, now),
     }
 
 

@@ -73,10 +73,13 @@ def key_create(
         errors = field_errors(exc)
         context["key_errors"] = {"name": errors.get("name"), "expires": errors.get("expiresAt")}
         context["key_values"] = {"name": name, "expires": expires}
+        context["page_url"] = f"/components/{component_id}#keys"
         return r.render(request, "component.html", context, status_code=400)
     session.flush()
     context = component_context(request, session, settings, visitor, component_id)
     context["new_key"] = {"secret": new.secret, "name": new.key.name}
+    # A reload must not re-send the form (and can never show the key again).
+    context["page_url"] = f"/components/{component_id}#keys"
     # Shown once: this response is the only place the secret ever appears.
     return r.render(request, "component.html", context)
 

@@ -9,6 +9,7 @@ read-only unit of work; only the new session row is written, in a short one.
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -48,7 +49,13 @@ def _sign_in_page(
     response = r.render(
         request,
         "sign_in.html",
-        {"next": next_url, "username": username, "error": error, "csrf_token": token},
+        {
+            "next": next_url,
+            "username": username,
+            "error": error,
+            "csrf_token": token,
+            "page_url": "/sign-in?" + urlencode({"next": next_url}) if error else None,
+        },
         status_code=status_code,
         headers=headers,
     )

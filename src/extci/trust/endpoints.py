@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from extci.accounts.dependencies import ActorDep, Editor, Viewer
+from extci.dependencies import SessionDep, SettingsDep
+from extci.pagination import DEFAULT_LIMIT
+from extci.schemas import CursorQuery, LimitQuery, PageOut
+from extci.trust import service
+from extci.trust.schemas import TrustPolicyCreate, TrustPolicyOut
+
+router = APIRouter(prefix="/components/{component_id}/trust-policies", tags=["trust-policies"])
+
+
+@router.post("", status_code=201, response_model=TrustPolicyOut)
+def create_trust_policy(
+    session: SessionDep,
+    settings: SettingsDep,
+    component_id: str,
+    body: TrustPolicyCreate,
+    _user: Editor,
+    actor: ActorDep,
+) -> TrustPolicyOut:
+    policy = service.create(
+        session,
+        component_id,
+        name=body.name,
+        issuer=body.issuer,
+        audience=body.audience,
+        claims=body.claims,
+        actor=actor,
+        allow_http=settings.oidc_allow_http_issuers,
+    )
+    return TrustPolicyOut.of(policy)
+
+
+@router.get("", response_model=PageOut[TrustPolicyOut])
+def list_trust_policies(
+    session: SessionDep,
+    component_id: str,
+    _user: Viewer,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+) -> PageOut[TrustPolicyOut]:
+    page = service.listing(session, component_id, cursor=cursor, limit=limit)
+    return PageOut(items=[TrustPolicyOut.of(p) for p in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{policy_id}", response_model=TrustPolicyOut)
+def get_trust_policy(
+    session: SessionDep, component_id: str, policy_id: int, _user: Viewer
+) -> TrustPolicyOut:
+    return TrustPolicyOut.of(service.get(session, component_id, policy_id))
+
+
+@router.delete("/{policy_id}", status_code=204)
+def delete_trust_policy(
+    session: SessionDep, component_id: str, policy_id: int, _user: Editor, actor: ActorDep
+) -> Response:
+    service.delete(session, component_id, policy_id, actor=actor)
+    return Response(status_code=204)

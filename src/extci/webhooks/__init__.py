@@ -1,0 +1,1 @@
+"""Outgoing webhooks: subscriptions, the delivery outbox, signing, and the sending worker."""

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, BackgroundTasks, Response
+
+from extci.accounts.dependencies import ActorDep, Admin, Editor, Viewer
+from extci.dependencies import RuntimeDep, SessionDep
+from extci.pagination import DEFAULT_LIMIT
+from extci.schemas import CursorQuery, LimitQuery, PageOut
+from extci.webhooks import service
+from extci.webhooks.schemas import (
+    DeliveryOut,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionOut,
+)
+
+router = APIRouter(tags=["webhooks"])
+
+
+def _create(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    component_id: str | None,
+    body: SubscriptionCreate,
+    actor: ActorDep,
+) -> SubscriptionCreated:
+    settings = runtime.settings
+    new = service.create(
+        session,
+        settings.secret,
+        component_id,
+        url=body.url,
+        events=[e.value for e in body.events],
+        fmt=body.format.value,
+        description=body.description,
+        actor=actor,
+        allow_private=settings.webhook_allow_private,
+    )
+    out = service.out(session, new.subscription)
+    return SubscriptionCreated(**out.model_dump(), secret=new.secret)
+
+
+@router.post(
+    "/components/{component_id}/webhooks", status_code=201, response_model=SubscriptionCreated
+)
+def create_component_webhook(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    component_id: str,
+    body: SubscriptionCreate,
+    _user: Editor,
+    actor: ActorDep,
+) -> SubscriptionCreated:
+    """Subscribe to a component's builds; the answer holds the signing secret, this once."""
+    return _create(session, runtime, component_id, body, actor)
+
+
+@router.get("/components/{component_id}/webhooks", response_model=PageOut[SubscriptionOut])
+def list_component_webhooks(
+    session: SessionDep,
+    component_id: str,
+    _user: Viewer,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+) -> PageOut[SubscriptionOut]:
+    page = service.listing(session, component_id, cursor=cursor, limit=limit)
+    return PageOut(items=page.items, next_cursor=page.next_cursor)
+
+
+@router.post("/webhooks", status_code=201, response_model=SubscriptionCreated)
+def create_installation_webhook(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    body: SubscriptionCreate,
+    _user: Admin,
+    actor: ActorDep,
+) -> SubscriptionCreated:
+    """Subscribe to every component's builds (admin)."""
+    return _create(session, runtime, None, body, actor)
+
+
+@router.get("/webhooks", response_model=PageOut[SubscriptionOut])
+def list_installation_webhooks(
+    session: SessionDep,
+    _user: Admin,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+) -> PageOut[SubscriptionOut]:
+    page = service.listing(session, None, cursor=cursor, limit=limit)
+    return PageOut(items=page.items, next_cursor=page.next_cursor)
+
+
+@router.get("/webhooks/{subscription_id}", response_model=SubscriptionOut)
+def get_webhook(session: SessionDep, subscription_id: int, user: Viewer) -> SubscriptionOut:
+    return service.out(session, service.get(session, user, subscription_id, write=False))
+
+
+@router.delete("/webhooks/{subscription_id}", status_code=204)
+def delete_webhook(
+    session: SessionDep, subscription_id: int, user: Viewer, actor: ActorDep
+) -> Response:
+    service.delete(session, service.get(session, user, subscription_id, write=True), actor=actor)
+    return Response(status_code=204)
+
+
+@router.get("/webhooks/{subscription_id}/deliveries", response_model=PageOut[DeliveryOut])
+def list_deliveries(
+    session: SessionDep,
+    subscription_id: int,
+    user: Viewer,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+) -> PageOut[DeliveryOut]:
+    """The delivery log: each delivery with every attempt's time, status, latency and the
+    first KB of the answer."""
+    subscription = service.get(session, user, subscription_id, write=False)
+    page = service.deliveries(session, subscription, cursor=cursor, limit=limit)
+    return PageOut(items=page.items, next_cursor=page.next_cursor)
+
+
+@router.post("/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver", status_code=202)
+def redeliver(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+    subscription_id: int,
+    delivery_id: int,
+    user: Viewer,
+    actor: ActorDep,
+) -> Response:
+    """Send the delivery again now (same webhook-id); 202: it is queued."""
+    subscription = service.get(session, user, subscription_id, write=True)
+    service.redeliver(
+        session,
+        subscription,
+        delivery_id,
+        retry_for=runtime.settings.webhook_retry_for,
+        actor=actor,
+    )
+    background.add_task(runtime.deliveries.wake)  # after the commit
+    return Response(status_code=202)
