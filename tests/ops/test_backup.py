@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from extci.app import create_app
+from extci.cli.errors import ExitCode
 from extci.cli.main import main as extci
 from extci.config import Settings
 from extci.db import make_engine, make_session_factory
@@ -135,7 +136,7 @@ def test_backup_under_load_and_restore(
     code, err = _extci(
         ["db", "restore", str(backup)], {"EXTCI_DATA_DIR": str(data)}, monkeypatch, capsys
     )
-    assert code == 1
+    assert code == ExitCode.DATAERR
     assert "not empty" in err
     code, err = _extci(
         ["db", "restore", str(backup)], {"EXTCI_DATA_DIR": str(restored_dir)}, monkeypatch, capsys
@@ -164,5 +165,5 @@ def test_backup_is_for_sqlite_only(tmp_path: Path) -> None:
         "EXTCI_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
     }
     done = _run("db", "backup", str(tmp_path / "b.db"), env=env)
-    assert done.returncode == 1
+    assert done.returncode == ExitCode.DATAERR
     assert "pg_dump" in done.stderr
