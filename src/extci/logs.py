@@ -179,8 +179,11 @@ class LoopBatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 class TextFormatter(logging.Formatter):
+    """``LEVEL time logger: message [request id]``: the level first, as uvicorn's own lines
+    had it, so ``grep ^ERROR`` keeps finding errors."""
+
     def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        super().__init__("%(levelname)-8s %(asctime)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)

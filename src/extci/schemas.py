@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     StringConstraints,
 )
 from pydantic.alias_generators import to_camel
@@ -94,3 +95,6 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[dict[str, str]] | None = None
+    requestId: str | None = Field(
+        None, description="This request's id, as in the X-Request-Id header and the log."
+    )

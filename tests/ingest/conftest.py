@@ -91,6 +91,8 @@ def assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:
         assert set(error) == {"pointer", "detail"}
         assert error["pointer"] == "" or error["pointer"].startswith("/")
         assert error["detail"]
+    # Every answer names its own request (extci.logs); the rest of the body is compared.
+    assert body.pop("requestId") == r.headers["x-request-id"]
     return body
 
 

@@ -20,6 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from extci.app import create_app
+from extci.cli.errors import ExitCode
+from extci.cli.main import main as extci
 from extci.config import Settings
 from extci.db import make_engine, make_session_factory
 from tests.support import events as ev
@@ -44,7 +46,24 @@ def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_backup_under_load_and_restore(tmp_path: Path, sqlite_template: SQLiteTemplate) -> None:
+def _extci(
+    args: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> tuple[int, str]:
+    """The command in this process (a process start costs seconds): exit code, stderr."""
+    with monkeypatch.context() as m:
+        m.delenv("EXTCI_DATABASE_URL", raising=False)
+        for name, value in env.items():
+            m.setenv(name, value)
+        code = extci(args)
+    return code, capsys.readouterr().err
+
+
+def test_backup_under_load_and_restore(
+    tmp_path: Path,
+    sqlite_template: SQLiteTemplate,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     data = tmp_path / "data"
     data.mkdir()
     database_url = sqlite_template.fresh(data)
@@ -80,7 +99,7 @@ def test_backup_under_load_and_restore(tmp_path: Path, sqlite_template: SQLiteTe
 
     backup = tmp_path / "backups" / "extci.db"
     backup.parent.mkdir()
-    env = {**os.environ, "EXTCI_DATA_DIR": str(data), "EXTCI_DATABASE_URL": database_url}
+    env = {"EXTCI_DATA_DIR": str(data), "EXTCI_DATABASE_URL": database_url}
     try:
         server.launch()
         threads = [threading.Thread(target=load, args=(i,)) for i in range(4)]
@@ -92,7 +111,7 @@ def test_backup_under_load_and_restore(tmp_path: Path, sqlite_template: SQLiteTe
             assert time.monotonic() < deadline, f"only {len(acknowledged)} events stored"
             time.sleep(0.05)
         before = set(acknowledged)
-        done = _run("db", "backup", str(backup), env=env)
+        code, err = _extci(["db", "backup", str(backup)], env, monkeypatch, capsys)
         after = set(acknowledged)
         time.sleep(0.5)  # writes continue after the backup
         stop.set()
@@ -101,13 +120,10 @@ def test_backup_under_load_and_restore(tmp_path: Path, sqlite_template: SQLiteTe
     finally:
         stop.set()
         server.stop()
-    assert done.returncode == 0, done.stderr
-    figures = re.search(r"backed up (\d+) builds to .* \((\d+) bytes in ([\d.]+) s\)", done.stderr)
-    assert figures, done.stderr
+    assert code == 0, err
+    figures = re.search(r"backed up (\d+) builds to .* \((\d+) bytes in ([\d.]+) s\)", err)
+    assert figures, err
     assert oct(backup.stat().st_mode & 0o777) == "0o600"
-    print(
-        f"\nunder load: {done.stderr.strip()}; {len(after) - len(before)} events stored meanwhile"
-    )
 
     live, saved = _builds(data / "extci.db"), _builds(backup)
     assert int(figures.group(1)) == len(saved)
@@ -117,13 +133,15 @@ def test_backup_under_load_and_restore(tmp_path: Path, sqlite_template: SQLiteTe
 
     # Restore into an empty data directory; a non-empty one is refused.
     restored_dir = tmp_path / "restored"
-    restore_env = {**os.environ, "EXTCI_DATA_DIR": str(restored_dir)}
-    restore_env.pop("EXTCI_DATABASE_URL", None)
-    refused = _run("db", "restore", str(backup), env={**restore_env, "EXTCI_DATA_DIR": str(data)})
-    assert refused.returncode == 65  # EX_DATAERR: 409 (docs/cli.md)
-    assert "not empty" in refused.stderr
-    done = _run("db", "restore", str(backup), env=restore_env)
-    assert done.returncode == 0, done.stderr
+    code, err = _extci(
+        ["db", "restore", str(backup)], {"EXTCI_DATA_DIR": str(data)}, monkeypatch, capsys
+    )
+    assert code == ExitCode.DATAERR
+    assert "not empty" in err
+    code, err = _extci(
+        ["db", "restore", str(backup)], {"EXTCI_DATA_DIR": str(restored_dir)}, monkeypatch, capsys
+    )
+    assert code == 0, err
     assert _builds(restored_dir / "extci.db") == saved
     assert (restored_dir / "secret_key").read_bytes() == (data / "secret_key").read_bytes()
 
@@ -147,5 +165,5 @@ def test_backup_is_for_sqlite_only(tmp_path: Path) -> None:
         "EXTCI_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
     }
     done = _run("db", "backup", str(tmp_path / "b.db"), env=env)
-    assert done.returncode == 65  # EX_DATAERR: 400 (docs/cli.md)
+    assert done.returncode == ExitCode.DATAERR
     assert "pg_dump" in done.stderr

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from extci.app import create_app
+from extci.cli.errors import ExitCode
 from extci.cli.main import main as extci
 from extci.config import Settings
 from extci.db import make_engine, make_session_factory
@@ -84,7 +85,7 @@ def test_a_sqlite_installation_moves_to_postgresql_and_its_keys_keep_working(
         target.dispose()
 
     # A second copy into the now non-empty database is refused, and changes nothing.
-    assert extci(["db", "copy", "--to", target_url]) == 1
+    assert extci(["db", "copy", "--to", target_url]) == ExitCode.DATAERR
     assert "not empty" in capsys.readouterr().err
 
     settings = Settings(database_url=target_url, secret_key=SECRET, data_dir=tmp_path / "pg")
@@ -111,5 +112,5 @@ def test_the_target_must_be_postgresql(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("EXTCI_DATA_DIR", str(tmp_path))
-    assert extci(["db", "copy", "--to", f"sqlite:///{tmp_path}/other.db"]) == 1
+    assert extci(["db", "copy", "--to", f"sqlite:///{tmp_path}/other.db"]) == ExitCode.DATAERR
     assert "PostgreSQL URL" in capsys.readouterr().err

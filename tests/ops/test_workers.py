@@ -63,11 +63,11 @@ def test_two_workers_on_one_port_deduplicate_each_others_events(
     )
     server.token = token
     try:
-        server.launch()
+        server.launch(within=60)  # two processes importing everything on a busy machine
         eventually(  # /readyz answered by one worker; wait for the other as well
             lambda: server.log_path.read_text().count("Application startup complete"),
             lambda started: started == 2,
-            within=25,
+            within=60,
         )
         event = ev.start("run-1", "orders")
         answers: list[tuple[int, Any, str]] = []

@@ -79,7 +79,7 @@ class LiveServer:
         assert self.process is not None
         return self.process.pid
 
-    def launch(self) -> float:
+    def launch(self, *, within: float = 30) -> float:
         """Start the process and wait until ``/readyz`` answers 200; return the seconds from
         spawning it to that answer. Every launch appends to the same log."""
         with self.log_path.open("ab") as log:
@@ -90,7 +90,7 @@ class LiveServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = spawned + 30
+        deadline = spawned + within
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()}")

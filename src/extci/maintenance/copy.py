@@ -34,17 +34,13 @@ def copy_installation(
     if target.dialect.name != "postgresql":
         raise ValidationFailed("The target must be a PostgreSQL database (postgresql://...).")
     migrate.ensure_current(source)
+    _refuse_non_empty(target)  # before migrating it: someone else's database is left alone
     migrate.upgrade(target)
     copied: dict[str, tuple[int, str]] = {}
     # One read transaction on the source (a consistent snapshot), one write transaction on
     # the target.
     with source.connect() as src, target.begin() as dst:
-        occupied = repository.non_empty(dst)
-        if occupied:
-            raise Conflict(
-                "The target database is not empty (rows in "
-                f"{', '.join(occupied)}); copy into a new, empty database."
-            )
+        _refuse_non_empty(dst)  # and again inside the transaction that copies
         for table in repository.tables():
             rows, checksum = 0, repository.Checksum()
             for batch in repository.rows(src, table):
@@ -59,6 +55,19 @@ def copy_installation(
             TableCopy(name, rows, digest, (rows, digest) == _read_back(check, name))
             for name, (rows, digest) in copied.items()
         ]
+
+
+def _refuse_non_empty(target: Engine | Connection) -> None:
+    if isinstance(target, Engine):
+        with target.connect() as conn:
+            occupied = repository.non_empty(conn)
+    else:
+        occupied = repository.non_empty(target)
+    if occupied:
+        raise Conflict(
+            f"The target database is not empty (rows in {', '.join(occupied)}); "
+            "copy into a new, empty database."
+        )
 
 
 def _read_back(conn: Connection, name: str) -> tuple[int, str]:

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Table, func, inspect, select
 
 from extci.models import Base
 
@@ -27,8 +27,13 @@ def count(conn: Connection, table: Table) -> int:
 
 
 def non_empty(conn: Connection) -> list[str]:
-    """The tables that hold at least one row."""
-    return [t.name for t in tables() if conn.execute(select(1).select_from(t).limit(1)).first()]
+    """The tables of the schema that exist and hold at least one row."""
+    existing = set(inspect(conn).get_table_names())
+    return [
+        t.name
+        for t in tables()
+        if t.name in existing and conn.execute(select(1).select_from(t).limit(1)).first()
+    ]
 
 
 def rows(conn: Connection, table: Table) -> Iterator[Sequence[dict[str, Any]]]:
