@@ -48,6 +48,9 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/extci serve$(if $(HOST), --host $(HOST))$(if $(PORT), --port $(PORT))
 
+# The slowest tests are listed at the end of every run (keep the suite's time in view).
+PYTEST_ARGS ?= --durations=25
+
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
