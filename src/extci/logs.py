@@ -32,7 +32,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from extci.errors import REQUEST_ID
 
-ACCESS = logging.getLogger("extci.access")
+ACCESS_LOGGER = "extci.access"
+ACCESS = logging.getLogger(ACCESS_LOGGER)
 # The scope key under which a route adds what it learnt (component, pipeline id).
 SCOPE_KEY = "extci.log"
 HEADER = b"x-request-id"
@@ -151,6 +152,14 @@ class LoopBatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._scheduled = False
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name != ACCESS_LOGGER:
+            # Only the access log (a line per request) is batched. Anything else (errors,
+            # the server's start and stop) is written at once, after what is pending: a
+            # process ended by a signal never runs the loop's next turn, and its last
+            # lines would be lost.
+            self._write_pending()
+            super().emit(record)
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
