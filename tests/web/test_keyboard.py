@@ -224,6 +224,7 @@ def test_a_phone_reaches_the_actions_too(playwright_browser: Browser, site: Site
     page = keyboard_page(playwright_browser, site, phone=True)
     try:
         page.goto("/sign-in")
+        expect(page.locator("#username")).to_be_focused()  # autofocus before the first key
         page.keyboard.type("editor")
         page.keyboard.press("Tab")
         page.keyboard.type(PASSWORDS["editor"])
@@ -249,6 +250,7 @@ def test_an_admin_by_keyboard(playwright_browser: Browser, site: Site) -> None:
     page = keyboard_page(playwright_browser, site)
     try:
         page.goto("/sign-in")
+        expect(page.locator("#username")).to_be_focused()  # autofocus before the first key
         page.keyboard.type("admin")
         page.keyboard.press("Tab")
         page.keyboard.type(PASSWORDS["admin"])

@@ -91,8 +91,14 @@ def test_a_kill_between_commit_and_send_loses_nothing(tmp_path: Path) -> None:
             assert again[4].headers["webhook-id"] == again[3].headers["webhook-id"]
             assert json.loads(again[4].body)["data"]["pipelineId"] == "orders-2"
 
-            log = deliveries(server, sub["id"])
-            states = {(d["pipelineId"], d["event"]): d["state"] for d in log}
+            # The receiver has the body before the server records its answer: wait for it.
+            deadline = time.monotonic() + 10
+            while True:
+                log = deliveries(server, sub["id"])
+                states = {(d["pipelineId"], d["event"]): d["state"] for d in log}
+                if set(states.values()) == {"DELIVERED"} or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
             assert set(states.values()) == {"DELIVERED"}
             assert len(states) == 4
         finally:
