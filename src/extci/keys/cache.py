@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from extci.keys.models import CIKey, key_status
+from extci.keys.models import CIKey, KeyStatus, key_status
 
 DEFAULT_TTL_SECONDS = 1.0
 MAX_ENTRIES = 10_000
@@ -42,7 +42,7 @@ class KeyRecord:
     expires_at: datetime | None
 
     def active(self, now: datetime) -> bool:
-        return key_status(self.status, self.expires_at, now) == "ACTIVE"
+        return key_status(self.status, self.expires_at, now) == KeyStatus.ACTIVE
 
 
 class KeyCache:

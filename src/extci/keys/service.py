@@ -12,10 +12,11 @@ from extci.audit.models import AuditAction
 from extci.audit.service import Actor, record
 from extci.clock import utcnow
 from extci.components import service as components
+from extci.components.kinds import CiMode
 from extci.errors import Conflict, NotFound
 from extci.keys import repository
 from extci.keys.cache import KeyRecord
-from extci.keys.models import CIKey
+from extci.keys.models import CIKey, KeyStatus
 from extci.pagination import DEFAULT_LIMIT, Page, decode_id_cursor, encode_cursor, page_of
 from extci.validation import display_name, future_expiry, storable_id
 
@@ -46,7 +47,7 @@ def create(
     actor: Actor,
 ) -> NewKey:
     component = components.get(session, component_id)
-    if component.ci_mode != "external":
+    if component.ci_mode != CiMode.EXTERNAL:
         raise Conflict(
             f"Component {component_id!r} is built by the platform; switch it to External CI "
             "before generating a CI key."
@@ -58,7 +59,7 @@ def create(
         name=display_name(name, "key"),
         key_hash=security.keyed_hash(secret, plaintext),
         hint=security.token_hint(plaintext, security.CI_KEY_PREFIX),
-        status="ACTIVE",
+        status=KeyStatus.ACTIVE,
         expires_at=future_expiry(expires_at, now),
         created_at=now,
         created_by=actor.name,
@@ -93,16 +94,16 @@ def get(session: Session, component_id: str, key_id: int) -> CIKey:
 
 def suspend(session: Session, component_id: str, key_id: int, *, actor: Actor) -> CIKey:
     key = get(session, component_id, key_id)
-    if key.status != "SUSPENDED":
-        key.status = "SUSPENDED"
+    if key.status != KeyStatus.SUSPENDED:
+        key.status = KeyStatus.SUSPENDED
         _record(session, actor, AuditAction.KEY_SUSPENDED, key)
     return key
 
 
 def resume(session: Session, component_id: str, key_id: int, *, actor: Actor) -> CIKey:
     key = get(session, component_id, key_id)
-    if key.status != "ACTIVE":
-        key.status = "ACTIVE"
+    if key.status != KeyStatus.ACTIVE:
+        key.status = KeyStatus.ACTIVE
         _record(session, actor, AuditAction.KEY_RESUMED, key)
     return key
 

@@ -19,6 +19,7 @@ from extci.audit.models import AuditAction
 from extci.audit.service import Actor, record
 from extci.clock import utcnow
 from extci.components import service as components
+from extci.components.kinds import CiMode
 from extci.errors import Conflict, FieldError, NotFound, ValidationFailed
 from extci.pagination import DEFAULT_LIMIT, Page, decode_id_cursor, encode_cursor, page_of
 from extci.schemas import NAME_PATTERN
@@ -92,7 +93,7 @@ def create(
     allow_http: bool = False,
 ) -> TrustPolicy:
     component = components.get(session, component_id)
-    if component.ci_mode != "external":
+    if component.ci_mode != CiMode.EXTERNAL:
         raise Conflict(
             f"Component {component_id!r} is built by the platform; switch it to External CI "
             "before trusting a CI's identity tokens."

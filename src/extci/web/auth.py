@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 from extci.accounts import service as accounts
 from extci.accounts.dependencies import SESSION_COOKIE
 from extci.accounts.models import User
+from extci.accounts.roles import Role
 from extci.audit.service import Actor
 from extci.clientaddr import client_address
 from extci.config import Settings
@@ -41,11 +42,11 @@ class Visitor:
 
     @property
     def can_edit(self) -> bool:
-        return accounts.role_at_least(self.user.role, "editor")
+        return accounts.role_at_least(self.user.role, Role.EDITOR)
 
     @property
     def is_admin(self) -> bool:
-        return accounts.role_at_least(self.user.role, "admin")
+        return accounts.role_at_least(self.user.role, Role.ADMIN)
 
     @property
     def actor(self) -> Actor:
@@ -94,7 +95,7 @@ FormVisitor = Annotated[Visitor, Depends(form_visitor)]
 
 
 def form_editor(visitor: FormVisitor) -> Visitor:
-    accounts.require_role(visitor.user, "editor")
+    accounts.require_role(visitor.user, Role.EDITOR)
     return visitor
 
 
@@ -102,7 +103,7 @@ EditorForm = Annotated[Visitor, Depends(form_editor)]
 
 
 def admin_visitor(visitor: VisitorDep) -> Visitor:
-    accounts.require_role(visitor.user, "admin")
+    accounts.require_role(visitor.user, Role.ADMIN)
     return visitor
 
 
@@ -110,7 +111,7 @@ AdminVisitor = Annotated[Visitor, Depends(admin_visitor)]
 
 
 def form_admin(visitor: FormVisitor) -> Visitor:
-    accounts.require_role(visitor.user, "admin")
+    accounts.require_role(visitor.user, Role.ADMIN)
     return visitor
 
 
