@@ -3,7 +3,8 @@
 Both have an integer ``id``, a ``component_id`` and a ``last_used_at``; both are read only
 through their component (a missing component is a 404 before a missing row), listed newest
 first a page at a time, and stamped when a request uses them. The keys and trust domains
-keep what differs (how a row is made, what the audit log says of it) in their own modules.
+keep what differs (how a row is made, what the audit log says of it) in their own modules;
+rows are added and deleted through :mod:`extci.components.repository`.
 """
 
 from __future__ import annotations
@@ -55,16 +56,6 @@ def get(session: Session, model: type[R], component_id: str, row_id: int, what: 
     if row is None:
         raise NotFound(f"{what} {row_id} of component {component_id!r} does not exist.")
     return row
-
-
-def add(session: Session, row: Owned) -> None:
-    session.add(row)
-    session.flush()
-
-
-def delete(session: Session, row: Owned) -> None:
-    session.delete(row)
-    session.flush()
 
 
 def stamp_last_used(

@@ -12,6 +12,7 @@ from extci.audit.models import AuditAction
 from extci.audit.service import Actor, record
 from extci.clock import utcnow
 from extci.components import owned
+from extci.components import repository as component_rows
 from extci.components import service as components
 from extci.errors import Conflict
 from extci.keys import repository
@@ -64,7 +65,7 @@ def create(
         created_at=now,
         created_by=actor.name,
     )
-    owned.add(session, key)
+    component_rows.add(session, key)
     _record(session, actor, AuditAction.KEY_CREATED, key)
     return NewKey(key, plaintext)
 
@@ -106,7 +107,7 @@ def _set_status(
 def delete(session: Session, component_id: str, key_id: int, *, actor: Actor) -> None:
     key = get(session, component_id, key_id)
     _record(session, actor, AuditAction.KEY_DELETED, key)
-    owned.delete(session, key)
+    component_rows.delete(session, key)
 
 
 def lookup(session: Session, key_hash: str) -> KeyRecord | None:

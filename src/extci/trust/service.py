@@ -19,6 +19,7 @@ from extci.audit.models import AuditAction
 from extci.audit.service import Actor, record
 from extci.clock import utcnow
 from extci.components import owned
+from extci.components import repository as component_rows
 from extci.components import service as components
 from extci.errors import Conflict, FieldError, ValidationFailed
 from extci.pagination import DEFAULT_LIMIT, Page
@@ -106,7 +107,7 @@ def create(
         created_at=utcnow(),
         created_by=actor.name,
     )
-    owned.add(session, policy)
+    component_rows.add(session, policy)
     _record(session, actor, AuditAction.TRUST_POLICY_CREATED, policy)
     return policy
 
@@ -130,4 +131,4 @@ def get(session: Session, component_id: str, policy_id: int) -> TrustPolicy:
 def delete(session: Session, component_id: str, policy_id: int, *, actor: Actor) -> None:
     policy = get(session, component_id, policy_id)
     _record(session, actor, AuditAction.TRUST_POLICY_DELETED, policy)
-    owned.delete(session, policy)
+    component_rows.delete(session, policy)
