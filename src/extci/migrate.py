@@ -68,4 +68,3 @@ def ensure_current(engine: Engine) -> None:
             f"The database {state}; this extci expects {head}. "
             "Run 'extci db upgrade' (or start 'extci serve', which upgrades it)."
         )
-
