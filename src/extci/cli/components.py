@@ -7,7 +7,7 @@ from typing import Any
 
 from extci.cli.api import connect, every, path
 from extci.cli.commands import add, emit, group
-from extci.cli.output import table
+from extci.cli.output import listing
 from extci.components.kinds import CiMode, ComponentKind
 
 
@@ -20,8 +20,8 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def render_list(found: list[dict[str, Any]]) -> list[str]:
-    rows = [[c["id"], c["name"], c["kind"], c["ciMode"]] for c in found]
-    return table(["ID", "NAME", "KIND", "CI MODE"], rows, empty="no components")
+    headers = ("ID", "NAME", "KIND", "CI MODE")
+    return listing(found, headers, ("id", "name", "kind", "ciMode"), empty="no components")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
