@@ -32,7 +32,7 @@ from extci.config import Settings
 from extci.db import problem_for, unavailable
 from extci.errors import ExtciError, FieldError, ValidationFailed, json_pointer, with_request_id
 from extci.health import router as health_router
-from extci.ingest.endpoint import ROUTE as WEBHOOK_ROUTE
+from extci.ingest.endpoints import ROUTE as WEBHOOK_ROUTE
 from extci.keys.endpoints import router as keys_router
 from extci.logs import RequestLog
 from extci.openapi import build as build_openapi
