@@ -171,6 +171,24 @@ def component_context(
     }
 
 
+def component_page_at(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    visitor: Visitor,
+    component_id: str,
+    section: str,
+    extra: dict[str, Any],
+    status_code: int = 200,
+) -> Response:
+    """The component page answering a form posted from one of its sections (keys, trust),
+    with ``extra`` in its context; the address bar goes back to that section."""
+    context = component_context(request, session, settings, visitor, component_id)
+    context.update(extra)
+    context["page_url"] = f"/components/{component_id}#{section}"
+    return r.render(request, "component.html", context, status_code=status_code)
+
+
 @router.get("/components/{component_id}")
 def component_page(
     request: Request,
