@@ -23,7 +23,7 @@ def list_audit_entries(
     cursor: CursorQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[AuditEntryOut]:
-    page = service.listing(
+    page = service.list_entries(
         session, component_id=component, actor=actor, action=action, cursor=cursor, limit=limit
     )
     items = [AuditEntryOut.model_validate(e) for e in page.items]

@@ -48,7 +48,9 @@ def list_components(
     cursor: CursorQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[ComponentOut]:
-    page = service.listing(session, kind=kind, ci_mode=ciMode, query=q, cursor=cursor, limit=limit)
+    page = service.list_components(
+        session, kind=kind, ci_mode=ciMode, query=q, cursor=cursor, limit=limit
+    )
     return PageOut(items=present(session, settings, page.items), next_cursor=page.next_cursor)
 
 

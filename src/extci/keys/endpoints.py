@@ -40,7 +40,7 @@ def list_keys(
     cursor: CursorQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[KeyOut]:
-    page = service.listing(session, component_id, cursor=cursor, limit=limit)
+    page = service.list_keys(session, component_id, cursor=cursor, limit=limit)
     return PageOut(items=[KeyOut.of(k) for k in page.items], next_cursor=page.next_cursor)
 
 

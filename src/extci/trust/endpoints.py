@@ -42,7 +42,7 @@ def list_trust_policies(
     cursor: CursorQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[TrustPolicyOut]:
-    page = service.listing(session, component_id, cursor=cursor, limit=limit)
+    page = service.list_policies(session, component_id, cursor=cursor, limit=limit)
     return PageOut(items=[TrustPolicyOut.of(p) for p in page.items], next_cursor=page.next_cursor)
 
 

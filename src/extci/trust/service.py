@@ -117,7 +117,7 @@ def _record(session: Session, actor: Actor, action: AuditAction, policy: TrustPo
     record(session, actor, action, target, component_id=policy.component_id, details=details)
 
 
-def listing(
+def list_policies(
     session: Session, component_id: str, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
 ) -> Page[TrustPolicy]:
     components.get(session, component_id)

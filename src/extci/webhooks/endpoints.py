@@ -63,7 +63,7 @@ def list_component_webhooks(
     cursor: CursorQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[SubscriptionOut]:
-    page = service.listing(session, component_id, cursor=cursor, limit=limit)
+    page = service.list_subscriptions(session, component_id, cursor=cursor, limit=limit)
     return PageOut(items=page.items, next_cursor=page.next_cursor)
 
 
@@ -86,7 +86,7 @@ def list_installation_webhooks(
     cursor: CursorQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
 ) -> PageOut[SubscriptionOut]:
-    page = service.listing(session, None, cursor=cursor, limit=limit)
+    page = service.list_subscriptions(session, None, cursor=cursor, limit=limit)
     return PageOut(items=page.items, next_cursor=page.next_cursor)
 
 

@@ -45,7 +45,7 @@ def _components_page(
 ) -> Response:
     q = request.query_params
     filters = {k: q.get(k, "").strip() for k in ("q", "kind", "ciMode")}
-    page = components.listing(
+    page = components.list_components(
         session,
         kind=filters["kind"] or None,
         ci_mode=filters["ciMode"] or None,
@@ -118,7 +118,7 @@ def _history_filters(request: Request) -> dict[str, str]:
 
 def _all_keys(session: Session, component_id: str) -> list[CIKey]:
     """Every key of the component: the page lists them all (there are a handful)."""
-    return list(every(lambda c: keys.listing(session, component_id, cursor=c, limit=MAX_LIMIT)))
+    return list(every(lambda c: keys.list_keys(session, component_id, cursor=c, limit=MAX_LIMIT)))
 
 
 def component_context(
