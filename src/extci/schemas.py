@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
@@ -18,10 +19,11 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from extci.clock import in_utc
-from extci.pagination import MAX_LIMIT
+from extci.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from extci.validation import MAX_NAME_LENGTH, NOT_UNICODE, is_unicode_text
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 # ?limit= of every list: default 50, at most 200.
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
@@ -30,6 +32,17 @@ CursorQuery = Annotated[str | None, Query(min_length=1, pattern=r"^[A-Za-z0-9_-]
 # Free-text filters (?q=, ?branch=, ?version=): any text but NUL, which PostgreSQL refuses.
 NO_NUL = r"^[^\x00]*$"
 SearchQuery = Annotated[str | None, Query(pattern=NO_NUL)]
+
+
+class Paging(BaseModel):
+    """The ?cursor= and ?limit= every list takes (a query parameter model: FastAPI lists
+    its fields as two query parameters, in this order)."""
+
+    cursor: CursorQuery = None
+    limit: LimitQuery = DEFAULT_LIMIT
+
+
+PagingQuery = Annotated[Paging, Query()]
 
 
 def _unicode_text(value: object) -> object:
@@ -85,6 +98,11 @@ class ApiModel(BaseModel):
 class PageOut(ApiModel, Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[S], item: Callable[[S], T]) -> PageOut[T]:
+        """A page of rows as the API sends it, each row turned into its schema by ``item``."""
+        return cls(items=[item(row) for row in page.items], next_cursor=page.next_cursor)
 
 
 class Problem(BaseModel):

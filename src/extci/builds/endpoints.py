@@ -17,8 +17,7 @@ from extci.builds.service import HistoryFilter
 from extci.clock import utcnow
 from extci.dependencies import SessionDep, SettingsDep
 from extci.ingest.openapi import problem_response
-from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import NAME_PATTERN, CursorQuery, LimitQuery, PageOut, SearchQuery
+from extci.schemas import NAME_PATTERN, CursorQuery, PageOut, PagingQuery, SearchQuery
 
 MAX_RESULTS_PAGE = 1000
 router = APIRouter(prefix="/components/{component_id}/builds", tags=["builds"])
@@ -30,11 +29,11 @@ def build_history(
     settings: SettingsDep,
     component_id: str,
     _user: Viewer,
+    *,
     status: BuildStatus | None = None,
     branch: SearchQuery = None,
     version: SearchQuery = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
+    paging: PagingQuery,
 ) -> PageOut[BuildSummary]:
     page = service.history(
         session,
@@ -42,10 +41,10 @@ def build_history(
         filters=HistoryFilter(status=status, branch=branch, version=version),
         now=utcnow(),
         timeout=settings.build_inactivity_timeout,
-        cursor=cursor,
-        limit=limit,
+        cursor=paging.cursor,
+        limit=paging.limit,
     )
-    return PageOut(items=[BuildSummary.of(v) for v in page.items], next_cursor=page.next_cursor)
+    return PageOut.of(page, BuildSummary.of)
 
 
 # ``:path`` so that a percent-encoded "/" in a pipelineId (Jenkins folder jobs) still routes.

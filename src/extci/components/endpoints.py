@@ -18,8 +18,7 @@ from extci.components.schemas import (
     Kind,
 )
 from extci.dependencies import SessionDep, SettingsDep
-from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import CursorQuery, LimitQuery, PageOut, SearchQuery
+from extci.schemas import PageOut, PagingQuery, SearchQuery
 
 router = APIRouter(prefix="/components", tags=["components"])
 
@@ -42,14 +41,14 @@ def list_components(
     session: SessionDep,
     settings: SettingsDep,
     _user: Viewer,
+    *,
     kind: Kind | None = None,
     ciMode: CIMode | None = None,
     q: SearchQuery = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
+    paging: PagingQuery,
 ) -> PageOut[ComponentOut]:
     page = service.list_components(
-        session, kind=kind, ci_mode=ciMode, query=q, cursor=cursor, limit=limit
+        session, kind=kind, ci_mode=ciMode, query=q, cursor=paging.cursor, limit=paging.limit
     )
     return PageOut(items=present(session, settings, page.items), next_cursor=page.next_cursor)
 

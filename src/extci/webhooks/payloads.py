@@ -47,6 +47,20 @@ class BuildView:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """What one outbox row tells its subscriber: the message (build.started, …), its id (the
+    webhook-id), when it happened, the build, and for an artifact message the result it is
+    about; links point under ``base_url``."""
+
+    message: str
+    message_id: str
+    occurred_at: datetime
+    build: BuildView
+    base_url: str
+    result_id: int | None
+
+
+@dataclass(frozen=True)
 class Outgoing:
     headers: dict[str, str]
     body: bytes
@@ -148,22 +162,16 @@ def main_artifact(build: BuildView) -> str | None:
 # ---- CDEvents ------------------------------------------------------------------------
 
 
-def cdevent(
-    message: str,
-    message_id: str,
-    occurred_at: datetime,
-    build: BuildView,
-    base_url: str,
-    result_id: int | None,
-) -> dict[str, Any]:
+def cdevent(notice: Notice) -> dict[str, Any]:
     """The CDEvent (spec 0.4.1) for one outbox row."""
+    message, build, base_url = notice.message, notice.build, notice.base_url
     source = f"{base_url}/components/{build.component_id}"
     context = {
         "version": CDEVENTS_VERSION,
-        "id": message_id,
+        "id": notice.message_id,
         "source": source,
         "type": CDEVENT_TYPES[Message(message)],
-        "timestamp": _iso(occurred_at),
+        "timestamp": _iso(notice.occurred_at),
     }
     custom = {
         "componentId": build.component_id,
@@ -181,7 +189,7 @@ def cdevent(
             content["artifactId"] = artifact
         subject = {"type": "build", "content": content}
     else:
-        kind, fields = next((t, f) for i, t, f in build.results if i == result_id)
+        kind, fields = next((t, f) for i, t, f in build.results if i == notice.result_id)
         custom["resultType"] = kind
         subject = {"id": purl(kind, fields), "source": source, "type": "artifact"}
         if message == Message.ARTIFACT_PACKAGED:
@@ -227,16 +235,7 @@ def cloudevent(event: dict[str, Any], fmt: str) -> Outgoing:
     return Outgoing({k.lower(): v for k, v in message.headers.items()}, message.body)
 
 
-def render(
-    fmt: str,
-    message: str,
-    message_id: str,
-    occurred_at: datetime,
-    build: BuildView,
-    base_url: str,
-    result_id: int | None,
-) -> Outgoing:
+def render(fmt: str, notice: Notice) -> Outgoing:
     if fmt == WebhookFormat.STANDARD:
-        return standard(message, occurred_at, build, base_url)
-    event = cdevent(message, message_id, occurred_at, build, base_url, result_id)
-    return cloudevent(event, fmt)
+        return standard(notice.message, notice.occurred_at, notice.build, notice.base_url)
+    return cloudevent(cdevent(notice), fmt)
