@@ -134,7 +134,7 @@ def component_context(
         component_id,
         filters=HistoryFilter(status=filters["status"] or None, branch=filters["branch"] or None),
         now=now,
-        timeout=settings.build_inactivity_timeout,
+        inactivity_timeout=settings.build_inactivity_timeout,
         cursor=cursor,
         limit=HISTORY_PAGE,
     )
