@@ -128,12 +128,13 @@ LOSS = [
 ]
 
 
-@pytest.mark.parametrize(("stored", "last_event_at", "timeout", "visible"), LOSS)
+@pytest.mark.parametrize(("stored", "last_event_at", "inactivity_timeout", "visible"), LOSS)
 def test_lost_is_derived_from_inactivity(
-    stored: str, last_event_at: datetime, timeout: timedelta, visible: str
+    stored: str, last_event_at: datetime, inactivity_timeout: timedelta, visible: str
 ) -> None:
-    assert state.visible_status(stored, last_event_at, NOW, timeout) == visible
-    assert state.is_lost(stored, last_event_at, NOW, timeout) is (visible == BuildStatus.LOST)
+    assert state.visible_status(stored, last_event_at, NOW, inactivity_timeout) == visible
+    lost = visible == BuildStatus.LOST
+    assert state.is_lost(stored, last_event_at, NOW, inactivity_timeout) is lost
 
 
 # ---- through the API: what is stored, what is shown ------------------------------------

@@ -167,7 +167,12 @@ def _check(query: Query) -> None:
 
 
 def newest(
-    session: Session, component_id: str, query: Query, *, now: datetime, timeout: timedelta
+    session: Session,
+    component_id: str,
+    query: Query,
+    *,
+    now: datetime,
+    inactivity_timeout: timedelta,
 ) -> Deployable:
     """The newest deployable build matching ``query``, or NotFound saying what was asked."""
     component = components.get(session, component_id)
@@ -188,4 +193,4 @@ def newest(
             "required result and are not deployable)."
         )
     rows = repository.results_of_types(session, build.id, COORDINATE_TYPES, limit=MAX_COORDINATES)
-    return coordinates(view(build, now, timeout), component.kind, rows)
+    return coordinates(view(build, now, inactivity_timeout), component.kind, rows)

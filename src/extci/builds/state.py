@@ -94,9 +94,13 @@ def status_after_end(end_result: str, kind: str, result_types: Iterable[str]) ->
     return status
 
 
-def is_lost(status: str, last_event_at: datetime, now: datetime, timeout: timedelta) -> bool:
-    return status == BuildStatus.BUILDING and now - last_event_at > timeout
+def is_lost(
+    status: str, last_event_at: datetime, now: datetime, inactivity_timeout: timedelta
+) -> bool:
+    return status == BuildStatus.BUILDING and now - last_event_at > inactivity_timeout
 
 
-def visible_status(status: str, last_event_at: datetime, now: datetime, timeout: timedelta) -> str:
-    return BuildStatus.LOST if is_lost(status, last_event_at, now, timeout) else status
+def visible_status(
+    status: str, last_event_at: datetime, now: datetime, inactivity_timeout: timedelta
+) -> str:
+    return BuildStatus.LOST if is_lost(status, last_event_at, now, inactivity_timeout) else status

@@ -81,8 +81,8 @@ class Health:
     sample_size: int
 
 
-def _point(row: Any, now: datetime, timeout: timedelta) -> Point:
-    status = state.visible_status(row.status, row.last_event_at, now, timeout)
+def _point(row: Any, now: datetime, inactivity_timeout: timedelta) -> Point:
+    status = state.visible_status(row.status, row.last_event_at, now, inactivity_timeout)
     if row.ended_at is not None:
         seconds: float | None = max(0.0, (row.ended_at - row.started_at).total_seconds())
     elif status == BuildStatus.BUILDING:
@@ -137,10 +137,10 @@ def _recovery(points: list[Point], now: datetime) -> Recovery:
 
 
 def compute(
-    component_id: str, rows_newest_first: list[Any], now: datetime, timeout: timedelta
+    component_id: str, rows_newest_first: list[Any], now: datetime, inactivity_timeout: timedelta
 ) -> Health:
     """Pure: the figures from rows of ``repository.newest_for_health``."""
-    points = [_point(row, now, timeout) for row in reversed(rows_newest_first)]
+    points = [_point(row, now, inactivity_timeout) for row in reversed(rows_newest_first)]
     full = len(points) >= SAMPLE
     return Health(
         component_id=component_id,
@@ -152,7 +152,9 @@ def compute(
     )
 
 
-def health(session: Session, component_id: str, *, now: datetime, timeout: timedelta) -> Health:
+def health(
+    session: Session, component_id: str, *, now: datetime, inactivity_timeout: timedelta
+) -> Health:
     components.get(session, component_id)
     rows = repository.newest_for_health(session, component_id, limit=SAMPLE)
-    return compute(component_id, rows, now, timeout)
+    return compute(component_id, rows, now, inactivity_timeout)

@@ -47,7 +47,7 @@ def list_components(
     q: SearchQuery = None,
     paging: PagingQuery,
 ) -> PageOut[ComponentOut]:
-    page = service.listing(
+    page = service.list_components(
         session, kind=kind, ci_mode=ciMode, query=q, cursor=paging.cursor, limit=paging.limit
     )
     return PageOut(items=present(session, settings, page.items), next_cursor=page.next_cursor)

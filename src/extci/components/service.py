@@ -103,7 +103,7 @@ def delete(session: Session, component_id: str, *, actor: Actor) -> None:
     repository.delete(session, component)
 
 
-def listing(
+def list_components(
     session: Session,
     *,
     kind: str | None = None,
@@ -118,7 +118,7 @@ def listing(
         validate_ci_mode(ci_mode, "/ciMode")
     query = search_text(query, "/q")
     after = decode_time_id_cursor(cursor)
-    rows = repository.listing(
+    rows = repository.components(
         session, kind=kind, ci_mode=ci_mode, query=query, after=after, limit=limit + 1
     )
     return page_of(rows, limit, lambda c: encode_cursor(c.created_at.isoformat(), c.id))

@@ -76,7 +76,7 @@ def _record(session: Session, actor: Actor, action: AuditAction, key: CIKey) -> 
     record(session, actor, action, f"key {key.id}", component_id=key.component_id, details=details)
 
 
-def listing(
+def list_keys(
     session: Session, component_id: str, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
 ) -> Page[CIKey]:
     return owned.page(session, CIKey, component_id, cursor=cursor, limit=limit)

@@ -119,7 +119,7 @@ def _record(session: Session, actor: Actor, action: AuditAction, policy: TrustPo
     record(session, actor, action, target, component_id=policy.component_id, details=details)
 
 
-def listing(
+def list_policies(
     session: Session, component_id: str, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
 ) -> Page[TrustPolicy]:
     return owned.page(session, TrustPolicy, component_id, cursor=cursor, limit=limit)

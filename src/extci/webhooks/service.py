@@ -122,7 +122,7 @@ def _record(
     record(session, actor, action, f"webhook {s.id}", component_id=s.component_id, details=details)
 
 
-def listing(
+def list_subscriptions(
     session: Session,
     component_id: str | None,
     *,

@@ -47,7 +47,7 @@ def _components_page(
 ) -> Response:
     q = request.query_params
     filters = {k: q.get(k, "").strip() for k in ("q", "kind", "ciMode")}
-    page = components.listing(
+    page = components.list_components(
         session,
         kind=filters["kind"] or None,
         ci_mode=filters["ciMode"] or None,
@@ -120,7 +120,7 @@ def _history_filters(request: Request) -> dict[str, str]:
 
 def _all_keys(session: Session, component_id: str) -> list[CIKey]:
     """Every key of the component: the page lists them all (there are a handful)."""
-    return list(every(lambda c: keys.listing(session, component_id, cursor=c, limit=MAX_LIMIT)))
+    return list(every(lambda c: keys.list_keys(session, component_id, cursor=c, limit=MAX_LIMIT)))
 
 
 def component_context(
@@ -136,7 +136,7 @@ def component_context(
         component_id,
         filters=HistoryFilter(status=filters["status"] or None, branch=filters["branch"] or None),
         now=now,
-        timeout=settings.build_inactivity_timeout,
+        inactivity_timeout=settings.build_inactivity_timeout,
         cursor=cursor,
         limit=HISTORY_PAGE,
     )

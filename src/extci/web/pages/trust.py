@@ -28,7 +28,7 @@ router = APIRouter(include_in_schema=False)
 
 def trust_policies_of(request: Request, component_id: str) -> list[TrustPolicy]:
     with unit_of_work(request.app.state.runtime.sessions) as session:
-        page = trust.listing(session, component_id, limit=MAX_LIMIT)
+        page = trust.list_policies(session, component_id, limit=MAX_LIMIT)
         session.expunge_all()
     return page.items
 
