@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from functools import cached_property
@@ -66,6 +67,28 @@ def parse_networks(value: Any) -> tuple[Network, ...]:
 
 
 Networks = Annotated[tuple[Network, ...], NoDecode, BeforeValidator(parse_networks)]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The sizes a CI event's values may have (``EXTCI_MAX_*``), checked as the webhook
+    parses the event (:mod:`extci.ingest.events`)."""
+
+    max_id_length: int = 255
+    max_version_length: int = 128
+    max_url_length: int = 2048
+    max_string_length: int = 1024
+    max_payload_items: int = 100
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(
+            max_id_length=settings.max_id_length,
+            max_version_length=settings.max_version_length,
+            max_url_length=settings.max_url_length,
+            max_string_length=settings.max_string_length,
+            max_payload_items=settings.max_payload_items,
+        )
 
 
 class Settings(BaseSettings):

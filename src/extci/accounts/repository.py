@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from extci.accounts.models import PersonalAccessToken, User, WebSession
-from extci.db import newest_first
+from extci.queries import newest_first
 
 
 def user_by_name(session: Session, username: str) -> User | None:

@@ -14,8 +14,7 @@ from extci.builds.schemas import (
     StatsOut,
 )
 from extci.builds.service import HistoryFilter
-from extci.clock import utcnow
-from extci.dependencies import SessionDep, SettingsDep
+from extci.dependencies import NowDep, SessionDep, SettingsDep
 from extci.ingest.openapi import problem_response
 from extci.pagination import DEFAULT_LIMIT
 from extci.schemas import NAME_PATTERN, CursorQuery, LimitQuery, PageOut, SearchQuery
@@ -28,6 +27,7 @@ router = APIRouter(prefix="/components/{component_id}/builds", tags=["builds"])
 def build_history(
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     component_id: str,
     _user: Viewer,
     status: BuildStatus | None = None,
@@ -40,7 +40,7 @@ def build_history(
         session,
         component_id,
         filters=HistoryFilter(status=status, branch=branch, version=version),
-        now=utcnow(),
+        now=now,
         timeout=settings.build_inactivity_timeout,
         cursor=cursor,
         limit=limit,
@@ -53,6 +53,7 @@ def build_history(
 def build_detail(
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     component_id: str,
     pipeline_id: str,
     _u: Viewer,
@@ -65,7 +66,7 @@ def build_detail(
         session,
         component_id,
         pipeline_id,
-        now=utcnow(),
+        now=now,
         timeout=settings.build_inactivity_timeout,
         results_cursor=results_cursor,
         results_limit=results_limit,
@@ -91,6 +92,7 @@ _NONE_DEPLOYABLE = problem_response(
 def deployable_build(
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     component_id: str,
     _user: Viewer,
     branch: Annotated[
@@ -110,7 +112,7 @@ def deployable_build(
         session,
         component_id,
         deployable.Query(branch=branch, version=version),
-        now=utcnow(),
+        now=now,
         timeout=settings.build_inactivity_timeout,
     )
     return DeployableOut.of(found)
@@ -118,11 +120,11 @@ def deployable_build(
 
 @component_router.get("/stats", response_model=StatsOut)
 def build_stats(
-    session: SessionDep, settings: SettingsDep, component_id: str, _user: Viewer
+    session: SessionDep, settings: SettingsDep, now: NowDep, component_id: str, _user: Viewer
 ) -> StatsOut:
     """Build health: the newest 50 builds, success rate and median duration over 7 and 30
     days, and the time from a failed build to the next green one."""
     figures = stats.health(
-        session, component_id, now=utcnow(), timeout=settings.build_inactivity_timeout
+        session, component_id, now=now, timeout=settings.build_inactivity_timeout
     )
     return StatsOut.of(figures)

@@ -7,7 +7,6 @@ they are checked against a ``Limits`` passed as validation context.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -21,6 +20,7 @@ from pydantic import (
     ValidationInfo,
 )
 
+from extci.config import Limits
 from extci.schemas import UtcDatetime
 
 WIRE_VERSION = "application/vnd.codenow.v1+json"
@@ -28,15 +28,6 @@ START = "codenow.ci.start.event"
 RESULT = "codenow.ci.result.event"
 END = "codenow.ci.end.event"
 EVENT_TYPES = (START, RESULT, END)
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_id_length: int = 255
-    max_version_length: int = 128
-    max_url_length: int = 2048
-    max_string_length: int = 1024
-    max_payload_items: int = 100
 
 
 DEFAULT_LIMITS = Limits()

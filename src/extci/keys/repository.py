@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.orm import Session
 
-from extci.db import newest_first
 from extci.keys.models import CIKey
+from extci.queries import newest_first
 
 
 def by_hash(session: Session, key_hash: str) -> CIKey | None:

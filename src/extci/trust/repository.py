@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.orm import Session
 
-from extci.db import newest_first
+from extci.queries import newest_first
 from extci.trust.models import TrustPolicy
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from extci.clock import utcnow
 from extci.humanize import duration
 
 HERE = Path(__file__).parent
@@ -52,7 +53,7 @@ def live_duration(started: datetime, ended: datetime | None, seconds: float | No
     if ended is not None:
         return Markup("<span>{}</span>").format(duration(seconds))
     iso = started.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    elapsed = (datetime.now(UTC) - started).total_seconds()
+    elapsed = (utcnow() - started).total_seconds()
     return Markup('<span data-since="{}">{}</span>').format(iso, duration(elapsed))
 
 

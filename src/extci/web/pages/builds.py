@@ -10,7 +10,6 @@ from fastapi.routing import APIRouter
 from sqlalchemy.orm import Session
 
 from extci.builds import service as builds
-from extci.clock import utcnow
 from extci.config import Settings
 from extci.dependencies import SessionDep, SettingsDep
 from extci.schemas import CursorQuery, Text
@@ -35,7 +34,7 @@ def _build_page(
         session,
         component_id,
         pipeline_id,
-        now=utcnow(),
+        now=request.app.state.runtime.clock.now(),
         timeout=settings.build_inactivity_timeout,
         results_cursor=results_cursor,
     )

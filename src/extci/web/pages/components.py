@@ -14,7 +14,6 @@ from extci.accounts import service as accounts
 from extci.builds import service as builds
 from extci.builds import state
 from extci.builds.service import HistoryFilter
-from extci.clock import utcnow
 from extci.components import service as components
 from extci.config import Settings
 from extci.dependencies import SessionDep, SettingsDep
@@ -54,7 +53,10 @@ def _components_page(
         limit=50,
     )
     latest = builds.latest(
-        session, [c.id for c in page.items], utcnow(), settings.build_inactivity_timeout
+        session,
+        [c.id for c in page.items],
+        request.app.state.runtime.clock.now(),
+        settings.build_inactivity_timeout,
     )
     next_url = None
     if page.next_cursor:
@@ -128,7 +130,7 @@ def component_context(
     component = components.get(session, component_id)
     filters = _history_filters(request)
     cursor = request.query_params.get("cursor") or None
-    now = utcnow()
+    now = request.app.state.runtime.clock.now()
     history = builds.history(
         session,
         component_id,

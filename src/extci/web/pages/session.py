@@ -91,7 +91,7 @@ def sign_in(
 ) -> Response:
     settings = runtime.settings
     next_url = local_path(next)
-    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    throttle: SignInThrottle = request.app.state.runtime.sign_in_throttle
     address = client_address(request)
     if not tokens_match(csrf_token, request.cookies.get(SIGN_IN_COOKIE, "")):
         return _sign_in_page(
