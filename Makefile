@@ -66,10 +66,12 @@ bench: install-dev
 screenshots: install-dev
 	$(BIN)/python -m tests.web.screenshots docs/screenshots
 
+# lint-imports: the layers of docs/architecture.md ([tool.importlinter] in pyproject.toml).
 lint: install-dev
 	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/hadolint deploy/Containerfile
 
 format: install-dev
@@ -77,4 +79,4 @@ format: install-dev
 	$(BIN)/ruff check --fix src tests
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
