@@ -20,7 +20,7 @@ from extci.builds.endpoints import router as builds_router
 from extci.builds.retention import RetentionTask
 from extci.clock import SYSTEM_CLOCK, Clock
 from extci.components.endpoints import router as components_router
-from extci.config import Settings
+from extci.config import Settings, create_secret_key
 from extci.health import router as health_router
 from extci.ingest.endpoint import ROUTE as WEBHOOK_ROUTE
 from extci.keys.endpoints import router as keys_router
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             "people and scripts manage components, CI keys, builds and users under `/api/v1`."
         ),
     )
+    create_secret_key(settings)  # once, at start: reading the settings never writes
     runtime = Runtime.from_settings(settings, clock or SYSTEM_CLOCK)
     app.state.runtime = runtime
     app.router.lifespan_context = _lifespan

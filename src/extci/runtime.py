@@ -125,7 +125,7 @@ def delivery_worker(engine: Engine, settings: Settings) -> DeliveryWorker:
     return DeliveryWorker(
         engine,
         WorkerSettings(
-            server_secret=settings.secret,
+            server_secret=settings.hmac_key,
             base_url=settings.base_url,
             allow_private=settings.webhook_allow_private,
             timeout=settings.webhook_timeout,

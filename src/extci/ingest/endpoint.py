@@ -80,7 +80,7 @@ async def _authenticate(runtime: Runtime, presented: str | None) -> keys.Authent
     known ones are answered from a cache that lives at most ``EXTCI_KEY_CACHE_SECONDS``."""
     if not presented or not security.token_is_well_formed(presented, security.CI_KEY_PREFIX):
         raise Unauthorized(keys.INVALID_KEY)
-    key_hash = security.keyed_hash(runtime.settings.secret, presented)
+    key_hash = security.keyed_hash(runtime.settings.hmac_key, presented)
     found, record = runtime.key_cache.get(key_hash)
     if not found:
         record = await runtime.key_cache.load(
