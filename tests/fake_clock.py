@@ -10,11 +10,12 @@ from extci.clock import utcnow
 
 
 class FakeClock:
-    """Starts at the real time (what is stored stays plausible) and moves only when told;
-    both readings move together. Thread-safe: the ingest writer reads it from its thread."""
+    """Starts at the real time, on a whole second (what is stored stays plausible, and
+    compares equal however it is rounded on the way out), and moves only when told; both
+    readings move together. Thread-safe: the ingest writer reads it from its thread."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or utcnow()
+        self._now = start or utcnow().replace(microsecond=0)
         self._monotonic = 1000.0
         self._lock = threading.Lock()
 
