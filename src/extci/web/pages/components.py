@@ -16,7 +16,7 @@ from extci.builds import state
 from extci.builds.service import HistoryFilter
 from extci.components import service as components
 from extci.config import Settings
-from extci.dependencies import SessionDep, SettingsDep
+from extci.dependencies import SessionDep, SettingsDep, request_now
 from extci.errors import ExtciError
 from extci.keys import service as keys
 from extci.keys.models import CIKey
@@ -55,7 +55,7 @@ def _components_page(
     latest = builds.latest(
         session,
         [c.id for c in page.items],
-        request.app.state.runtime.clock.now(),
+        request_now(request),
         settings.build_inactivity_timeout,
     )
     next_url = None
@@ -130,7 +130,7 @@ def component_context(
     component = components.get(session, component_id)
     filters = _history_filters(request)
     cursor = request.query_params.get("cursor") or None
-    now = request.app.state.runtime.clock.now()
+    now = request_now(request)
     history = builds.history(
         session,
         component_id,
