@@ -22,7 +22,7 @@ from extci.clock import SYSTEM_CLOCK, Clock
 from extci.components.endpoints import router as components_router
 from extci.config import Settings, create_secret_key
 from extci.health import router as health_router
-from extci.ingest.endpoint import ROUTE as WEBHOOK_ROUTE
+from extci.ingest.endpoints import ROUTE as WEBHOOK_ROUTE
 from extci.keys.endpoints import router as keys_router
 from extci.logs import RequestLog
 from extci.openapi import build as build_openapi

@@ -8,7 +8,7 @@ from extci.accounts.dependencies import Viewer
 from extci.builds import deployable, service, stats
 from extci.builds.schemas import (
     BuildDetailOut,
-    BuildStatus,
+    BuildStatusIn,
     BuildSummary,
     DeployableOut,
     StatsOut,
@@ -16,8 +16,7 @@ from extci.builds.schemas import (
 from extci.builds.service import HistoryFilter
 from extci.dependencies import NowDep, SessionDep, SettingsDep
 from extci.ingest.openapi import problem_response
-from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import NAME_PATTERN, CursorQuery, LimitQuery, PageOut, SearchQuery
+from extci.schemas import NAME_PATTERN, CursorQuery, PageOut, PagingQuery, SearchQuery
 
 MAX_RESULTS_PAGE = 1000
 router = APIRouter(prefix="/components/{component_id}/builds", tags=["builds"])
@@ -30,22 +29,22 @@ def build_history(
     now: NowDep,
     component_id: str,
     _user: Viewer,
-    status: BuildStatus | None = None,
+    *,
+    status: BuildStatusIn | None = None,
     branch: SearchQuery = None,
     version: SearchQuery = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
+    paging: PagingQuery,
 ) -> PageOut[BuildSummary]:
     page = service.history(
         session,
         component_id,
         filters=HistoryFilter(status=status, branch=branch, version=version),
         now=now,
-        timeout=settings.build_inactivity_timeout,
-        cursor=cursor,
-        limit=limit,
+        inactivity_timeout=settings.build_inactivity_timeout,
+        cursor=paging.cursor,
+        limit=paging.limit,
     )
-    return PageOut(items=[BuildSummary.of(v) for v in page.items], next_cursor=page.next_cursor)
+    return PageOut.of(page, BuildSummary.of)
 
 
 # ``:path`` so that a percent-encoded "/" in a pipelineId (Jenkins folder jobs) still routes.
@@ -67,7 +66,7 @@ def build_detail(
         component_id,
         pipeline_id,
         now=now,
-        timeout=settings.build_inactivity_timeout,
+        inactivity_timeout=settings.build_inactivity_timeout,
         results_cursor=results_cursor,
         results_limit=results_limit,
     )
@@ -113,7 +112,7 @@ def deployable_build(
         component_id,
         deployable.Query(branch=branch, version=version),
         now=now,
-        timeout=settings.build_inactivity_timeout,
+        inactivity_timeout=settings.build_inactivity_timeout,
     )
     return DeployableOut.of(found)
 
@@ -125,6 +124,6 @@ def build_stats(
     """Build health: the newest 50 builds, success rate and median duration over 7 and 30
     days, and the time from a failed build to the next green one."""
     figures = stats.health(
-        session, component_id, now=now, timeout=settings.build_inactivity_timeout
+        session, component_id, now=now, inactivity_timeout=settings.build_inactivity_timeout
     )
     return StatsOut.of(figures)

@@ -9,16 +9,15 @@ from extci.builds.schemas import BuildSummary
 from extci.components import service
 from extci.components.models import Component
 from extci.components.schemas import (
-    CIMode,
     CIModeChange,
+    CiModeIn,
     ComponentCreate,
     ComponentOut,
     ComponentPatch,
-    Kind,
+    KindIn,
 )
 from extci.dependencies import RuntimeDep, SessionDep
-from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import CursorQuery, LimitQuery, PageOut, SearchQuery
+from extci.schemas import PageOut, PagingQuery, SearchQuery
 
 router = APIRouter(prefix="/components", tags=["components"])
 
@@ -40,13 +39,15 @@ def list_components(
     session: SessionDep,
     runtime: RuntimeDep,
     _user: Viewer,
-    kind: Kind | None = None,
-    ciMode: CIMode | None = None,
+    *,
+    kind: KindIn | None = None,
+    ciMode: CiModeIn | None = None,
     q: SearchQuery = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
+    paging: PagingQuery,
 ) -> PageOut[ComponentOut]:
-    page = service.listing(session, kind=kind, ci_mode=ciMode, query=q, cursor=cursor, limit=limit)
+    page = service.list_components(
+        session, kind=kind, ci_mode=ciMode, query=q, cursor=paging.cursor, limit=paging.limit
+    )
     return PageOut(items=present(session, runtime, page.items), next_cursor=page.next_cursor)
 
 

@@ -35,7 +35,7 @@ def _build_page(
         component_id,
         pipeline_id,
         now=request_now(request),
-        timeout=settings.build_inactivity_timeout,
+        inactivity_timeout=settings.build_inactivity_timeout,
         results_cursor=results_cursor,
     )
     groups: dict[str, list[dict[str, Any]]] = {}
