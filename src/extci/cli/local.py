@@ -42,9 +42,10 @@ from extci.audit.service import Actor
 from extci.cli.api import Query
 from extci.cli.errors import ApiError, CliError, ExitCode
 from extci.config import Settings
-from extci.db import make_session_factory, problem_for, sqlite_path, unit_of_work
+from extci.db import make_session_factory, sqlite_path, unit_of_work
 from extci.dependencies import get_session, get_settings
 from extci.errors import ExtciError, FieldError, ValidationFailed, json_pointer
+from extci.problems import problem_for
 
 _NO_VALUE = inspect.Parameter.empty
 
