@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from datetime import timedelta
 from enum import StrEnum
@@ -16,22 +15,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from extci.datadir import PRIVATE_FILE, private_dir
-
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-
-
-def parse_duration(value: Any) -> timedelta:
-    """Accept ``90``, ``90s``, ``15m``, ``24h``, ``7d`` (a bare number is seconds)."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError("expected a duration such as 90s, 15m, 24h or 7d")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
-
+from extci.durations import parse_duration
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 

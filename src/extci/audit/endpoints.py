@@ -22,7 +22,7 @@ def list_audit_entries(
     action: AuditAction | None = None,
     paging: PagingQuery,
 ) -> PageOut[AuditEntryOut]:
-    page = service.listing(
+    page = service.list_entries(
         session,
         component_id=component,
         actor=actor,

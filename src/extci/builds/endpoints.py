@@ -8,7 +8,7 @@ from extci.accounts.dependencies import Viewer
 from extci.builds import deployable, service, stats
 from extci.builds.schemas import (
     BuildDetailOut,
-    BuildStatus,
+    BuildStatusIn,
     BuildSummary,
     DeployableOut,
     StatsOut,
@@ -30,7 +30,7 @@ def build_history(
     component_id: str,
     _user: Viewer,
     *,
-    status: BuildStatus | None = None,
+    status: BuildStatusIn | None = None,
     branch: SearchQuery = None,
     version: SearchQuery = None,
     paging: PagingQuery,
@@ -40,7 +40,7 @@ def build_history(
         component_id,
         filters=HistoryFilter(status=status, branch=branch, version=version),
         now=utcnow(),
-        timeout=settings.build_inactivity_timeout,
+        inactivity_timeout=settings.build_inactivity_timeout,
         cursor=paging.cursor,
         limit=paging.limit,
     )
@@ -65,7 +65,7 @@ def build_detail(
         component_id,
         pipeline_id,
         now=utcnow(),
-        timeout=settings.build_inactivity_timeout,
+        inactivity_timeout=settings.build_inactivity_timeout,
         results_cursor=results_cursor,
         results_limit=results_limit,
     )
@@ -110,7 +110,7 @@ def deployable_build(
         component_id,
         deployable.Query(branch=branch, version=version),
         now=utcnow(),
-        timeout=settings.build_inactivity_timeout,
+        inactivity_timeout=settings.build_inactivity_timeout,
     )
     return DeployableOut.of(found)
 
@@ -122,6 +122,6 @@ def build_stats(
     """Build health: the newest 50 builds, success rate and median duration over 7 and 30
     days, and the time from a failed build to the next green one."""
     figures = stats.health(
-        session, component_id, now=utcnow(), timeout=settings.build_inactivity_timeout
+        session, component_id, now=utcnow(), inactivity_timeout=settings.build_inactivity_timeout
     )
     return StatsOut.of(figures)

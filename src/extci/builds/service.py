@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from extci.builds import repository, state
 from extci.builds.models import Build, BuildEvent, BuildResult
 from extci.builds.repository import HistoryFilter
+from extci.builds.state import BuildStatus
 from extci.components import service as components
 from extci.errors import FieldError, NotFound, ValidationFailed
 from extci.pagination import BIG_MAX_ID, Page, decode_id_cursor, encode_cursor, page_of
@@ -58,8 +59,10 @@ class BuildDetail:
         return [label for label, ok in self.required if not ok]
 
 
-def view(build: Build, now: datetime, timeout: timedelta) -> BuildView:
-    return BuildView(build, state.visible_status(build.status, build.last_event_at, now, timeout))
+def view(build: Build, now: datetime, inactivity_timeout: timedelta) -> BuildView:
+    return BuildView(
+        build, state.visible_status(build.status, build.last_event_at, now, inactivity_timeout)
+    )
 
 
 def history(
@@ -68,15 +71,15 @@ def history(
     *,
     filters: HistoryFilter,
     now: datetime,
-    timeout: timedelta,
+    inactivity_timeout: timedelta,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[BuildView]:
     components.get(session, component_id)
-    if filters.status is not None and filters.status not in state.STATUSES:
+    if filters.status is not None and filters.status not in list(BuildStatus):
         raise ValidationFailed(
             f"Unknown build status {filters.status!r}.",
-            errors=[FieldError("/status", "must be one of: " + ", ".join(state.STATUSES))],
+            errors=[FieldError("/status", "must be one of: " + ", ".join(BuildStatus))],
         )
     search_text(filters.branch, "/branch")
     search_text(filters.version, "/version")
@@ -84,12 +87,12 @@ def history(
         session,
         component_id,
         filters=filters,
-        lost_before=now - timeout,
+        lost_before=now - inactivity_timeout,
         after_id=decode_id_cursor(cursor, BIG_MAX_ID),
         limit=limit + 1,
     )
     page = page_of(rows, limit, lambda b: encode_cursor(b.id))
-    return Page([view(b, now, timeout) for b in page.items], page.next_cursor)
+    return Page([view(b, now, inactivity_timeout) for b in page.items], page.next_cursor)
 
 
 def detail(
@@ -98,7 +101,7 @@ def detail(
     pipeline_id: str,
     *,
     now: datetime,
-    timeout: timedelta,
+    inactivity_timeout: timedelta,
     results_cursor: str | None = None,
     results_limit: int = RESULTS_PAGE,
 ) -> BuildDetail:
@@ -111,7 +114,7 @@ def detail(
     page = page_of(rows, results_limit, lambda r: encode_cursor(r.id))
     revisions = repository.results(session, build.id, kind="git-revision", limit=1)
     return BuildDetail(
-        view(build, now, timeout),
+        view(build, now, inactivity_timeout),
         component.kind,
         page.items,
         page.next_cursor,
@@ -121,8 +124,9 @@ def detail(
 
 
 def latest(
-    session: Session, component_ids: list[str], now: datetime, timeout: timedelta
+    session: Session, component_ids: list[str], now: datetime, inactivity_timeout: timedelta
 ) -> dict[str, BuildView]:
     return {
-        cid: view(b, now, timeout) for cid, b in repository.latest(session, component_ids).items()
+        cid: view(b, now, inactivity_timeout)
+        for cid, b in repository.latest(session, component_ids).items()
     }

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from extci.accounts.roles import Role
 from extci.cli.api import Api, act_as, connect, every, path
 from extci.cli.commands import add, emit, expiry, group, parse_expiry
 from extci.cli.errors import CliError, ExitCode
@@ -90,7 +91,7 @@ def register(sub: Any) -> None:
     users = group(sub, "users", "user accounts")
     p = add(users, "create", cmd_users_create, help="create a user")
     p.add_argument("name")
-    p.add_argument("--role", required=True, choices=["viewer", "editor", "admin"])
+    p.add_argument("--role", required=True, choices=[r.value for r in Role])
     p.add_argument(
         "--password-stdin",
         action="store_true",

@@ -10,12 +10,12 @@ from extci.clock import utcnow
 from extci.components import service
 from extci.components.models import Component
 from extci.components.schemas import (
-    CIMode,
     CIModeChange,
+    CiModeIn,
     ComponentCreate,
     ComponentOut,
     ComponentPatch,
-    Kind,
+    KindIn,
 )
 from extci.dependencies import SessionDep, SettingsDep
 from extci.schemas import PageOut, PagingQuery, SearchQuery
@@ -42,12 +42,12 @@ def list_components(
     settings: SettingsDep,
     _user: Viewer,
     *,
-    kind: Kind | None = None,
-    ciMode: CIMode | None = None,
+    kind: KindIn | None = None,
+    ciMode: CiModeIn | None = None,
     q: SearchQuery = None,
     paging: PagingQuery,
 ) -> PageOut[ComponentOut]:
-    page = service.listing(
+    page = service.list_components(
         session, kind=kind, ci_mode=ciMode, query=q, cursor=paging.cursor, limit=paging.limit
     )
     return PageOut(items=present(session, settings, page.items), next_cursor=page.next_cursor)

@@ -41,7 +41,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def listing(
+def components(
     session: Session,
     *,
     kind: str | None,

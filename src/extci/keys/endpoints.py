@@ -35,7 +35,7 @@ def create_key(
 def list_keys(
     session: SessionDep, component_id: str, _user: Viewer, paging: PagingQuery
 ) -> PageOut[KeyOut]:
-    page = service.listing(session, component_id, cursor=paging.cursor, limit=paging.limit)
+    page = service.list_keys(session, component_id, cursor=paging.cursor, limit=paging.limit)
     return PageOut.of(page, KeyOut.of)
 
 

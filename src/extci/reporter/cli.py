@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from extci.reporter.client import Reporter, stderr_log
-from extci.reporter.config import Settings, parse_duration
+from extci.reporter.config import Settings, duration_seconds
 from extci.reporter.detect import Actor, CIContext, detect_ci, strip_credentials, with_local_git
 from extci.reporter.errors import ExitCode, ReporterError
 from extci.reporter.events import END_RESULTS, Event, end_event, result_event, start_event
@@ -61,12 +61,12 @@ def _common_options() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--retry-for",
-        type=parse_duration,
+        type=duration_seconds,
         metavar="DURATION",
-        help="total time spent retrying one event, e.g. 60s, 2m [EXTCI_RETRY_FOR, 60s]",
+        help="total time spent retrying one event, e.g. 60s, 1.5m [EXTCI_RETRY_FOR, 60s]",
     )
     group.add_argument(
-        "--timeout", type=parse_duration, default=30.0, metavar="DURATION",
+        "--timeout", type=duration_seconds, default=30.0, metavar="DURATION",
         help="timeout of one request (default 30s)",
     )  # fmt: skip
     group.add_argument(

@@ -37,7 +37,7 @@ def create_trust_policy(
 def list_trust_policies(
     session: SessionDep, component_id: str, _user: Viewer, paging: PagingQuery
 ) -> PageOut[TrustPolicyOut]:
-    page = service.listing(session, component_id, cursor=paging.cursor, limit=paging.limit)
+    page = service.list_policies(session, component_id, cursor=paging.cursor, limit=paging.limit)
     return PageOut.of(page, TrustPolicyOut.of)
 
 

@@ -58,7 +58,9 @@ def create_component_webhook(
 def list_component_webhooks(
     session: SessionDep, component_id: str, _user: Viewer, paging: PagingQuery
 ) -> PageOut[SubscriptionOut]:
-    page = service.listing(session, component_id, cursor=paging.cursor, limit=paging.limit)
+    page = service.list_subscriptions(
+        session, component_id, cursor=paging.cursor, limit=paging.limit
+    )
     return PageOut(items=page.items, next_cursor=page.next_cursor)
 
 
@@ -78,7 +80,7 @@ def create_installation_webhook(
 def list_installation_webhooks(
     session: SessionDep, _user: Admin, paging: PagingQuery
 ) -> PageOut[SubscriptionOut]:
-    page = service.listing(session, None, cursor=paging.cursor, limit=paging.limit)
+    page = service.list_subscriptions(session, None, cursor=paging.cursor, limit=paging.limit)
     return PageOut(items=page.items, next_cursor=page.next_cursor)
 
 

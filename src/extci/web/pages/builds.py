@@ -36,7 +36,7 @@ def _build_page(
         component_id,
         pipeline_id,
         now=utcnow(),
-        timeout=settings.build_inactivity_timeout,
+        inactivity_timeout=settings.build_inactivity_timeout,
         results_cursor=results_cursor,
     )
     groups: dict[str, list[dict[str, Any]]] = {}
