@@ -58,7 +58,7 @@ def _actor() -> Actor:
 
 
 @contextmanager
-def _uow(settings: Settings, *, write: bool = True) -> Iterator[Session]:
+def _unit_of_work(settings: Settings, *, write: bool = True) -> Iterator[Session]:
     """One unit of work on the local database; a domain error becomes its problem."""
     from extci.cli.local import LocalApi
     from extci.db import unit_of_work
