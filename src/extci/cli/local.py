@@ -197,7 +197,7 @@ class LocalApi:
     def call(self, method: str, path: str, *, query: Query | None = None, body: Any = None) -> Any:
         route, values = self._route(method, path)
         try:
-            with self._session(method) as session:
+            with self._unit_of_work(method) as session:
                 result = route.endpoint(**self._arguments(route, values, query, body, session))
                 if isinstance(result, Response):
                     return None  # 204: every endpoint answering a Response answers no body
@@ -213,7 +213,7 @@ class LocalApi:
             raise ApiError(problem.problem()) from None
 
     @contextmanager
-    def _session(self, method: str) -> Iterator[Session]:
+    def _unit_of_work(self, method: str) -> Iterator[Session]:
         with unit_of_work(self.sessions, write=method not in ("GET", "HEAD")) as session:
             yield session
 
