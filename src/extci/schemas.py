@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from enum import StrEnum
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import (
@@ -14,9 +15,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StringConstraints,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from extci.clock import in_utc
 from extci.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
@@ -79,6 +84,27 @@ def _utc_representable(value: datetime) -> datetime:
     """Times are stored in UTC: 9999-12-31T23:59-01:00 has no UTC datetime and is a 400."""
     in_utc(value)
     return value
+
+
+class OneOf:
+    """``Annotated[str, OneOf(Role)]``: a string that must be one of a StrEnum's values, and is
+    validated into that member. The schema states it in place, ``{"enum": [...], "type":
+    "string"}`` with the field's title, exactly as a ``Literal`` of the values would: the
+    enum's values are the API's, but the enum is no schema component of its own (hence
+    ``str``, not the enum, as the annotated type: FastAPI lists every Enum class it finds)."""
+
+    def __init__(self, enum: type[StrEnum]) -> None:
+        self.enum = enum
+
+    def __get_pydantic_core_schema__(
+        self, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.enum_schema(self.enum, list(self.enum), sub_type="str")
+
+    def __get_pydantic_json_schema__(
+        self, _schema: CoreSchema, _handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"enum": [m.value for m in self.enum], "type": "string"}
 
 
 # An RFC 3339 date-time with an offset, that can be stored as UTC.

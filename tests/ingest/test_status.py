@@ -10,25 +10,17 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from extci.builds import result_types
 from extci.builds.models import Build
 from extci.clock import utcnow
 from extci.db import unit_of_work
 from tests.conftest import Api
 from tests.ingest.conftest import MakeApi, build_detail, history, pointers, stored_results
+from tests.ingest.items import DIGEST, item
 from tests.support import events as ev
 
 APP = "application-component"
 LIB = "library"
-DIGEST = "sha256:" + "ab12" * 16
-
-
-def item(kind: str) -> dict[str, Any]:
-    return {
-        "git-revision": ev.git_revision,
-        "git-tag": ev.git_tag,
-        "code-quality": ev.code_quality,
-        "link": ev.link,
-    }.get(kind, lambda: ev.artifact(kind))()
 
 
 def run(api: Api, kind: str, types: list[str], end: str = "SUCCESSFUL") -> tuple[int, str]:
@@ -124,27 +116,8 @@ def test_failed_and_canceled_are_not_checked(
 
 # ---- every result type (§2.2) and digest -----------------------------------------------
 
-ALL_TYPES = [
-    "git-revision",
-    "git-tag",
-    "code-quality",
-    "container",
-    "helm",
-    "maven",
-    "npm",
-    "nuget",
-    "link",
-]
-REQUIRED_FIELDS = {
-    "git-revision": ["repositoryUrl", "branch", "commitSha"],
-    "git-tag": ["tag"],
-    "code-quality": ["system", "url"],
-    "link": ["name", "url"],
-    **{
-        t: ["repositoryUrl", "artifactPath", "artifactVersion"]
-        for t in ("container", "helm", "maven", "npm", "nuget")
-    },
-}
+ALL_TYPES = list(result_types.NAMES)
+REQUIRED_FIELDS = {t.name: [f.wire for f in t.fields if f.required] for t in result_types.TYPES}
 
 
 @pytest.fixture

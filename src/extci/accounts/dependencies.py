@@ -10,6 +10,7 @@ from fastapi import BackgroundTasks, Depends, Request
 
 from extci.accounts import service
 from extci.accounts.models import User
+from extci.accounts.roles import Role
 from extci.audit.service import Actor
 from extci.clientaddr import client_address
 from extci.db import unit_of_work
@@ -79,6 +80,6 @@ def request_actor(request: Request, user: CurrentUser) -> Actor:
 
 ActorDep = Annotated[Actor, Depends(request_actor)]
 
-Viewer = Annotated[User, Depends(role("viewer"))]
-Editor = Annotated[User, Depends(role("editor"))]
-Admin = Annotated[User, Depends(role("admin"))]
+Viewer = Annotated[User, Depends(role(Role.VIEWER))]
+Editor = Annotated[User, Depends(role(Role.EDITOR))]
+Admin = Annotated[User, Depends(role(Role.ADMIN))]

@@ -8,7 +8,7 @@ from extci.accounts.dependencies import Viewer
 from extci.builds import deployable, service, stats
 from extci.builds.schemas import (
     BuildDetailOut,
-    BuildStatus,
+    BuildStatusIn,
     BuildSummary,
     DeployableOut,
     StatsOut,
@@ -30,7 +30,7 @@ def build_history(
     component_id: str,
     _user: Viewer,
     *,
-    status: BuildStatus | None = None,
+    status: BuildStatusIn | None = None,
     branch: SearchQuery = None,
     version: SearchQuery = None,
     paging: PagingQuery,

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any
 
-from extci.builds import state
 from extci.builds.deployable import Deployable
 from extci.builds.service import BuildDetail, BuildView
+from extci.builds.state import BuildStatus
 from extci.builds.stats import Health
-from extci.schemas import ApiModel
+from extci.schemas import ApiModel, OneOf
 
-BuildStatus = Literal["BUILDING", "SUCCESSFUL", "INCOMPLETE", "FAILED", "CANCELLED", "LOST"]
-assert get_args(BuildStatus) == state.STATUSES  # one list of statuses: state.py
+BuildStatusIn = Annotated[str, OneOf(BuildStatus)]
 
 
 class ActorOut(ApiModel):

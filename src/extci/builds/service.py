@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from extci.builds import repository, state
 from extci.builds.models import Build, BuildEvent, BuildResult
 from extci.builds.repository import HistoryFilter
+from extci.builds.state import BuildStatus
 from extci.components import service as components
 from extci.errors import FieldError, NotFound, ValidationFailed
 from extci.pagination import BIG_MAX_ID, Page, decode_id_cursor, encode_cursor, page_of
@@ -75,10 +76,10 @@ def history(
     limit: int = 50,
 ) -> Page[BuildView]:
     components.get(session, component_id)
-    if filters.status is not None and filters.status not in state.STATUSES:
+    if filters.status is not None and filters.status not in list(BuildStatus):
         raise ValidationFailed(
             f"Unknown build status {filters.status!r}.",
-            errors=[FieldError("/status", "must be one of: " + ", ".join(state.STATUSES))],
+            errors=[FieldError("/status", "must be one of: " + ", ".join(BuildStatus))],
         )
     search_text(filters.branch, "/branch")
     search_text(filters.version, "/version")

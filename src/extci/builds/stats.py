@@ -26,15 +26,16 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from extci.builds import repository, state
+from extci.builds.state import BuildStatus
 from extci.components import service as components
 
 RECENT = 50
 SAMPLE = 1000  # rows read per page view or API call, however long the history
 WINDOWS = (7, 30)
 RECOVERY_WINDOW = 30
-RED = frozenset({state.FAILED, state.INCOMPLETE})
-GREEN = state.SUCCESSFUL
-OUTCOMES = frozenset({state.SUCCESSFUL, state.INCOMPLETE, state.FAILED})
+RED = frozenset({BuildStatus.FAILED, BuildStatus.INCOMPLETE})
+GREEN = BuildStatus.SUCCESSFUL
+OUTCOMES = frozenset({BuildStatus.SUCCESSFUL, BuildStatus.INCOMPLETE, BuildStatus.FAILED})
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def _point(row: Any, now: datetime, inactivity_timeout: timedelta) -> Point:
     status = state.visible_status(row.status, row.last_event_at, now, inactivity_timeout)
     if row.ended_at is not None:
         seconds: float | None = max(0.0, (row.ended_at - row.started_at).total_seconds())
-    elif status == state.BUILDING:
+    elif status == BuildStatus.BUILDING:
         seconds = max(0.0, (now - row.started_at).total_seconds())
     else:
         seconds = None
@@ -106,7 +107,7 @@ def _window(points: list[Point], days: int, now: datetime, sample_full: bool) ->
         builds=len(inside),
         successful=successful,
         failed=len(ran) - successful,
-        cancelled=sum(p.status == state.CANCELLED for p in inside),
+        cancelled=sum(p.status == BuildStatus.CANCELLED for p in inside),
         success_rate=successful / len(ran) if ran else None,
         median_duration_seconds=_median(durations),
         truncated=sample_full and bool(points) and points[0].started_at >= since,

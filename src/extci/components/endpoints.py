@@ -10,12 +10,12 @@ from extci.clock import utcnow
 from extci.components import service
 from extci.components.models import Component
 from extci.components.schemas import (
-    CIMode,
     CIModeChange,
+    CiModeIn,
     ComponentCreate,
     ComponentOut,
     ComponentPatch,
-    Kind,
+    KindIn,
 )
 from extci.dependencies import SessionDep, SettingsDep
 from extci.schemas import PageOut, PagingQuery, SearchQuery
@@ -42,8 +42,8 @@ def list_components(
     settings: SettingsDep,
     _user: Viewer,
     *,
-    kind: Kind | None = None,
-    ciMode: CIMode | None = None,
+    kind: KindIn | None = None,
+    ciMode: CiModeIn | None = None,
     q: SearchQuery = None,
     paging: PagingQuery,
 ) -> PageOut[ComponentOut]:

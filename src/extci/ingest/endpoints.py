@@ -45,7 +45,7 @@ ACCEPTED_MEDIA_TYPES = frozenset({WIRE_VERSION, "application/json"})
 METER = WebhookMeter(
     {START: "start", RESULT: "result", END: "end", None: UNKNOWN},
     (200, 400, 401, 403, 404, 409, 413, 415, 429, 500, 503),
-    (state.SUCCESSFUL, state.INCOMPLETE, state.FAILED, state.CANCELLED),
+    tuple(s for s in state.STORED_STATUSES if s not in state.OPEN_STATUSES),
 )
 
 

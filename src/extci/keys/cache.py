@@ -27,7 +27,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from extci.commit_hooks import on_commit_changing
-from extci.keys.models import CIKey, key_status
+from extci.keys.models import CIKey, KeyStatus, key_status
 
 DEFAULT_TTL_SECONDS = 1.0
 MAX_ENTRIES = 10_000
@@ -41,7 +41,7 @@ class KeyRecord:
     expires_at: datetime | None
 
     def active(self, now: datetime) -> bool:
-        return key_status(self.status, self.expires_at, now) == "ACTIVE"
+        return key_status(self.status, self.expires_at, now) == KeyStatus.ACTIVE
 
 
 class KeyCache:

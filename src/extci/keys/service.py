@@ -14,10 +14,11 @@ from extci.clock import utcnow
 from extci.components import owned
 from extci.components import repository as component_rows
 from extci.components import service as components
+from extci.components.kinds import CiMode
 from extci.errors import Conflict
 from extci.keys import repository
 from extci.keys.cache import KeyRecord
-from extci.keys.models import CIKey
+from extci.keys.models import CIKey, KeyStatus
 from extci.pagination import DEFAULT_LIMIT, Page
 from extci.validation import display_name, future_expiry
 
@@ -48,7 +49,7 @@ def create(
     actor: Actor,
 ) -> NewKey:
     component = components.get(session, component_id)
-    if component.ci_mode != "external":
+    if component.ci_mode != CiMode.EXTERNAL:
         raise Conflict(
             f"Component {component_id!r} is built by the platform; switch it to External CI "
             "before generating a CI key."
@@ -60,7 +61,7 @@ def create(
         name=display_name(name, "key"),
         key_hash=security.keyed_hash(secret, plaintext),
         hint=security.token_hint(plaintext, security.CI_KEY_PREFIX),
-        status="ACTIVE",
+        status=KeyStatus.ACTIVE,
         expires_at=future_expiry(expires_at, now),
         created_at=now,
         created_by=actor.name,
@@ -86,15 +87,24 @@ def get(session: Session, component_id: str, key_id: int) -> CIKey:
 
 
 def suspend(session: Session, component_id: str, key_id: int, *, actor: Actor) -> CIKey:
-    return _set_status(session, component_id, key_id, "SUSPENDED", AuditAction.KEY_SUSPENDED, actor)
+    return _set_status(
+        session, component_id, key_id, KeyStatus.SUSPENDED, AuditAction.KEY_SUSPENDED, actor
+    )
 
 
 def resume(session: Session, component_id: str, key_id: int, *, actor: Actor) -> CIKey:
-    return _set_status(session, component_id, key_id, "ACTIVE", AuditAction.KEY_RESUMED, actor)
+    return _set_status(
+        session, component_id, key_id, KeyStatus.ACTIVE, AuditAction.KEY_RESUMED, actor
+    )
 
 
 def _set_status(
-    session: Session, component_id: str, key_id: int, status: str, action: AuditAction, actor: Actor
+    session: Session,
+    component_id: str,
+    key_id: int,
+    status: KeyStatus,
+    action: AuditAction,
+    actor: Actor,
 ) -> CIKey:
     """Suspend or resume a key; the audit log records it only when the status changes."""
     key = get(session, component_id, key_id)

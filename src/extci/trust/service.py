@@ -21,6 +21,7 @@ from extci.clock import utcnow
 from extci.components import owned
 from extci.components import repository as component_rows
 from extci.components import service as components
+from extci.components.kinds import CiMode
 from extci.errors import Conflict, FieldError, ValidationFailed
 from extci.pagination import DEFAULT_LIMIT, Page
 from extci.schemas import NAME_PATTERN
@@ -93,7 +94,7 @@ def create(
     allow_http: bool = False,
 ) -> TrustPolicy:
     component = components.get(session, component_id)
-    if component.ci_mode != "external":
+    if component.ci_mode != CiMode.EXTERNAL:
         raise Conflict(
             f"Component {component_id!r} is built by the platform; switch it to External CI "
             "before trusting a CI's identity tokens."

@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 from extci.accounts import service as accounts
 from extci.accounts.dependencies import SESSION_COOKIE
 from extci.accounts.models import User
+from extci.accounts.roles import Role
 from extci.audit.service import Actor
 from extci.clientaddr import client_address
 from extci.config import Settings
@@ -41,11 +42,11 @@ class Visitor:
 
     @property
     def can_edit(self) -> bool:
-        return accounts.role_at_least(self.user.role, "editor")
+        return accounts.role_at_least(self.user.role, Role.EDITOR)
 
     @property
     def is_admin(self) -> bool:
-        return accounts.role_at_least(self.user.role, "admin")
+        return accounts.role_at_least(self.user.role, Role.ADMIN)
 
     @property
     def actor(self) -> Actor:
@@ -97,7 +98,7 @@ FormVisitor = Annotated[Visitor, Depends(form_visitor)]
 class VisitorWithRole:
     """A dependency: the visitor, who must hold ``role`` or a higher one (403 otherwise)."""
 
-    role: str
+    role: Role
 
     def __call__(self, visitor: VisitorDep) -> Visitor:
         accounts.require_role(visitor.user, self.role)
@@ -112,6 +113,6 @@ class FormWithRole(VisitorWithRole):
         return super().__call__(visitor)
 
 
-EditorForm = Annotated[Visitor, Depends(FormWithRole("editor"))]
-AdminVisitor = Annotated[Visitor, Depends(VisitorWithRole("admin"))]
-AdminForm = Annotated[Visitor, Depends(FormWithRole("admin"))]
+EditorForm = Annotated[Visitor, Depends(FormWithRole(Role.EDITOR))]
+AdminVisitor = Annotated[Visitor, Depends(VisitorWithRole(Role.ADMIN))]
+AdminForm = Annotated[Visitor, Depends(FormWithRole(Role.ADMIN))]

@@ -13,7 +13,11 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from extci.builds import result_types
+from extci.builds.state import BuildStatus
+from extci.components.kinds import CiMode, ComponentKind
 from extci.humanize import duration
+from extci.keys.models import KeyStatus
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -94,6 +98,19 @@ def status_badge(status: str) -> Markup:
     return Markup('<span class="badge badge-{}">{}</span>').format(status.lower(), status)
 
 
+def result_macro(result_type: str) -> str:
+    """The macro of web/templates/_results.html that shows one item of this type."""
+    known = result_types.BY_NAME.get(result_type)
+    return (known.macro if known else None) or "default"
+
+
+def artifact_needs(kind: str) -> list[tuple[str, ...]]:
+    """For the component page's hint: each need of the kind but the git one (the hint names
+    git-revision first, for every kind), as the types that meet it."""
+    needs = result_types.NEEDS.get(kind, ())
+    return [result_types.meeting(n) for n in needs if n is not result_types.Need.GIT]
+
+
 def _env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -114,6 +131,13 @@ def _env() -> Environment:
         asset_version=_asset_version(),
         escape=escape,
         build_url=build_url,
+        result_macro=result_macro,
+        artifact_needs=artifact_needs,
+        # Templates compare with these, never with the strings they stand for.
+        BuildStatus=BuildStatus,
+        CiMode=CiMode,
+        ComponentKind=ComponentKind,
+        KeyStatus=KeyStatus,
     )
     return env
 

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from extci.builds.state import BuildStatus
 from extci.commit_hooks import on_commit_changing
 from extci.webhooks import repository
 from extci.webhooks.models import (
@@ -31,8 +32,6 @@ from extci.webhooks.models import (
     WebhookSubscription,
 )
 from extci.webhooks.payloads import ARTIFACT_TYPES
-
-SUCCESSFUL = "SUCCESSFUL"
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ class Outbox:
         for s in subscribers:
             if WebhookEvent.BUILD_FINISHED in s.events:
                 messages.append((s, Message.BUILD_FINISHED, None))
-            if status != SUCCESSFUL or WebhookEvent.BUILD_DEPLOYABLE not in s.events:
+            if status != BuildStatus.SUCCESSFUL or WebhookEvent.BUILD_DEPLOYABLE not in s.events:
                 continue
             if s.format == WebhookFormat.STANDARD:
                 messages.append((s, Message.BUILD_DEPLOYABLE, None))

@@ -17,6 +17,8 @@ from urllib.parse import quote, urlsplit
 from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.v1.event import CloudEvent
 
+from extci.builds.result_types import Need, meeting
+from extci.builds.state import BuildStatus
 from extci.webhooks.models import Message, WebhookFormat
 
 CDEVENTS_VERSION = "0.4.1"
@@ -26,7 +28,9 @@ CDEVENT_TYPES = {
     Message.ARTIFACT_PACKAGED: "dev.cdevents.artifact.packaged.0.2.0",
     Message.ARTIFACT_PUBLISHED: "dev.cdevents.artifact.published.0.2.0",
 }
-ARTIFACT_TYPES = ("container", "helm", "maven", "npm", "nuget")
+ARTIFACT_TYPES = meeting(Need.CONTAINER, Need.HELM, Need.PACKAGE)
+# What a finished build is known by: its image, else its first package (see main_artifact).
+MAIN_ARTIFACT_TYPES = meeting(Need.CONTAINER, Need.PACKAGE)
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def standard(message: str, occurred_at: datetime, build: BuildView, base_url: st
         "startedAt": _iso(build.started_at),
     }
     if message == Message.BUILD_STARTED:
-        data["status"] = "BUILDING"
+        data["status"] = BuildStatus.BUILDING
     else:
         data.update(
             status=build.status,
@@ -145,14 +149,15 @@ def purl(kind: str, fields: dict[str, str]) -> str:
         scope, _, name = path.rpartition("/")
         namespace = f"{quote(scope, safe='')}/" if scope else ""
         return f"pkg:npm/{namespace}{_q(name)}@{_q(version)}?repository_url={_q(repository)}"
-    if kind == "nuget":
-        return f"pkg:nuget/{_q(path)}@{_q(version)}?repository_url={_q(repository)}"
-    raise ValueError(f"not an artifact result: {kind}")
+    if kind not in ARTIFACT_TYPES:
+        raise ValueError(f"not an artifact result: {kind}")
+    # nuget, and any other package type: the purl type is the result type's name.
+    return f"pkg:{kind}/{_q(path)}@{_q(version)}?repository_url={_q(repository)}"
 
 
 def main_artifact(build: BuildView) -> str | None:
     """The artifact a finished build is known by: its image, else its package."""
-    for wanted in ("container", "maven", "npm", "nuget"):
+    for wanted in MAIN_ARTIFACT_TYPES:
         for _, kind, fields in build.results:
             if kind == wanted:
                 return purl(kind, fields)
@@ -184,7 +189,7 @@ def cdevent(notice: Notice) -> dict[str, Any]:
     elif message == Message.BUILD_FINISHED:
         custom["status"] = build.status
         content: dict[str, Any] = {}
-        artifact = main_artifact(build) if build.status == "SUCCESSFUL" else None
+        artifact = main_artifact(build) if build.status == BuildStatus.SUCCESSFUL else None
         if artifact:
             content["artifactId"] = artifact
         subject = {"type": "build", "content": content}

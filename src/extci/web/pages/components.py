@@ -11,11 +11,13 @@ from fastapi.routing import APIRouter
 from sqlalchemy.orm import Session
 
 from extci.accounts import service as accounts
+from extci.accounts.roles import Role
 from extci.builds import service as builds
-from extci.builds import state
 from extci.builds.service import HistoryFilter
+from extci.builds.state import BuildStatus
 from extci.clock import utcnow
 from extci.components import service as components
+from extci.components.kinds import ComponentKind
 from extci.config import Settings
 from extci.dependencies import SessionDep, SettingsDep
 from extci.errors import ExtciError
@@ -69,8 +71,8 @@ def _components_page(
             "filters": filters,
             "filtered": any(filters.values()) or bool(q.get("cursor")),
             "next_url": next_url,
-            "kinds": components.KINDS,
-            "form": form or {"id": "", "name": "", "kind": "application-component"},
+            "kinds": list(ComponentKind),
+            "form": form or {"id": "", "name": "", "kind": ComponentKind.APPLICATION_COMPONENT},
             "errors": errors or {},
             "notice": NOTICES.get(q.get("done", "")),
             # A POST answered with this page: the address bar goes back to the list.
@@ -148,7 +150,7 @@ def component_context(
         "keys": [KeyOut.of(k) for k in _all_keys(session, component_id)],
         "history": history.items,
         "filters": filters,
-        "statuses": state.STATUSES,
+        "statuses": list(BuildStatus),
         "older_url": (
             f"{base}?{urlencode({**active, 'cursor': history.next_cursor})}#history"
             if history.next_cursor
@@ -169,6 +171,24 @@ def component_context(
     }
 
 
+def component_page_at(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    visitor: Visitor,
+    component_id: str,
+    section: str,
+    extra: dict[str, Any],
+    status_code: int = 200,
+) -> Response:
+    """The component page answering a form posted from one of its sections (keys, trust),
+    with ``extra`` in its context; the address bar goes back to that section."""
+    context = component_context(request, session, settings, visitor, component_id)
+    context.update(extra)
+    context["page_url"] = f"/components/{component_id}#{section}"
+    return r.render(request, "component.html", context, status_code=status_code)
+
+
 @router.get("/components/{component_id}")
 def component_page(
     request: Request,
@@ -187,7 +207,7 @@ def ci_mode_confirm(
     request: Request, session: SessionDep, visitor: VisitorDep, component_id: str
 ) -> Response:
     """The confirmation as a page of its own, for browsers without JavaScript."""
-    accounts.require_role(visitor.user, "editor")
+    accounts.require_role(visitor.user, Role.EDITOR)
     component = components.get(session, component_id)
     return r.render(request, "confirm_mode.html", {"visitor": visitor, "component": component})
 
