@@ -66,6 +66,7 @@ bench: install-dev
 screenshots: install-dev
 	$(BIN)/python -m tests.web.screenshots docs/screenshots
 
+# lint-imports: the layers of docs/architecture.md ([tool.importlinter] in pyproject.toml).
 # The sdist and the wheel in dist/, as a release publishes them: built from the sdist
 # (python -m build), checked by twine, and the wheel installed into a fresh virtualenv
 # outside the tree, where the installed command must run. tests/ops/test_dist.py checks
@@ -84,6 +85,7 @@ lint: install-dev
 	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/hadolint deploy/Containerfile
 
 format: install-dev
@@ -91,4 +93,4 @@ format: install-dev
 	$(BIN)/ruff check --fix src tests
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache build dist
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache build dist

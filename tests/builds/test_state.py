@@ -3,7 +3,6 @@ the API make of CANCELED and LOST, through real HTTP on both databases."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +18,7 @@ from extci.config import Settings
 from extci.db import unit_of_work
 from tests.api.helpers import pointers, problem
 from tests.conftest import Api
+from tests.fake_clock import FakeClock
 from tests.support import events as ev
 
 APP = "application-component"
@@ -100,6 +100,12 @@ TRANSITIONS = [
 @pytest.mark.parametrize(("current", "new", "allowed"), TRANSITIONS)
 def test_transitions(current: str, new: str, allowed: bool) -> None:
     assert state.can_transition(current, new) is allowed
+    if allowed:
+        state.check_transition(current, new)
+    else:  # a domain error, not an assert: python -O keeps it
+        with pytest.raises(state.IllegalTransition) as raised:
+            state.check_transition(current, new)
+        assert (raised.value.current, raised.value.new) == (current, new)
 
 
 def test_every_end_outcome_is_reachable_from_building() -> None:
@@ -172,26 +178,36 @@ def test_a_canceled_end_is_stored_and_shown_as_cancelled(api: Api) -> None:
     assert pointers(body) == ["/status"]
 
 
-TINY_TIMEOUT = timedelta(seconds=1)  # p2's reads below must fit in it
+TIMEOUT = timedelta(hours=24)  # the default EXTCI_BUILD_INACTIVITY_TIMEOUT
 
 
 @pytest.fixture
-def quick_api(settings: Settings) -> Iterator[Api]:
-    """The app with a build inactivity timeout of one second."""
-    app = create_app(settings.model_copy(update={"build_inactivity_timeout": TINY_TIMEOUT}))
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def clocked_api(settings: Settings, clock: FakeClock) -> Iterator[Api]:
+    """The app on a clock the test advances: silence lasts as long as the test says."""
+    app = create_app(settings, clock=clock)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, app.state.runtime)
     app.state.runtime.close()
 
 
-def test_a_silent_build_is_shown_lost_but_stored_building(quick_api: Api) -> None:
-    api = quick_api
+def test_a_silent_build_is_shown_lost_but_stored_building(
+    clocked_api: Api, clock: FakeClock
+) -> None:
+    api = clocked_api
     api.component("orders-service")
     key = api.key("orders-service")
     h = api.token("viewer")
     assert api.send(ev.start("p1", "orders-service"), key).status_code == 200
     assert api.send(ev.start("p2", "orders-service"), key).status_code == 200
-    time.sleep(TINY_TIMEOUT.total_seconds() + 0.3)
+    clock.advance(TIMEOUT)
+    detail = api.client.get(f"{COMPONENT}/builds/p1", headers=h).json()
+    assert detail["status"] == "BUILDING"  # silent for exactly the timeout: not yet LOST
+    clock.advance(timedelta(seconds=1))
     assert api.send(ev.result("p2", ev.git_tag()), key).status_code == 200  # p2 speaks again
 
     detail = api.client.get(f"{COMPONENT}/builds/p1", headers=h).json()

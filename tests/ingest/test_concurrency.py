@@ -36,7 +36,7 @@ class LiveServer:
     def component(self, component_id: str, kind: str = "application-component") -> str:
         factories.make_component(self.runtime.sessions, component_id, kind)
         return factories.make_key(
-            self.runtime.sessions, self.runtime.settings.secret, component_id
+            self.runtime.sessions, self.runtime.settings.hmac_key, component_id
         )[1]
 
     def send(self, client: httpx.Client, event: dict[str, Any], key: str) -> httpx.Response:
@@ -92,7 +92,7 @@ def live(settings: Settings) -> Iterator[LiveServer]:
         assert thread.is_alive(), "uvicorn did not start"
         assert time.monotonic() < deadline, "uvicorn did not start in time"
         time.sleep(0.02)
-    token = factories.make_user(runtime.sessions, runtime.settings.secret, "viewer", "viewer")
+    token = factories.make_user(runtime.sessions, runtime.settings.hmac_key, "viewer", "viewer")
     try:
         yield LiveServer(f"http://127.0.0.1:{port}", runtime, {"Authorization": f"Bearer {token}"})
     finally:

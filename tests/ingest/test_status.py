@@ -3,7 +3,6 @@ completeness rule per component kind; every result type of §2.2 and ``digest``.
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from extci.builds.models import Build
 from extci.clock import utcnow
 from extci.db import unit_of_work
 from tests.conftest import Api
+from tests.fake_clock import FakeClock
 from tests.ingest.conftest import MakeApi, build_detail, history, pointers, stored_results
 from tests.ingest.items import DIGEST, item
 from tests.support import events as ev
@@ -225,12 +225,14 @@ def test_default_inactivity_timeout_is_24_hours(api: Api, running: str) -> None:
 
 
 def test_inactivity_timeout_is_configurable(make_api: MakeApi) -> None:
-    api = make_api(build_inactivity_timeout="1s")
+    clock = FakeClock()
+    api = make_api(build_inactivity_timeout="10m", clock=clock)
     api.component("comp")
     key = api.key("comp")
     api.send(ev.start("p1", "comp"), key)
+    clock.advance(timedelta(minutes=10))
     assert build_detail(api, "comp", "p1")["status"] == "BUILDING"
-    time.sleep(1.3)
+    clock.advance(timedelta(seconds=1))
     assert build_detail(api, "comp", "p1")["status"] == "LOST"
     # A retried start reports what the build looks like now.
     r = api.send(ev.start("p1", "comp"), key)

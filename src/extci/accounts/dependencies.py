@@ -38,7 +38,7 @@ def _stamp_token(runtime: Runtime, token_id: int) -> None:
 def current_user(
     request: Request, session: SessionDep, runtime: RuntimeDep, background: BackgroundTasks
 ) -> User:
-    secret = runtime.settings.secret
+    secret = runtime.settings.hmac_key
     authorization = request.headers.get("authorization")
     if authorization:
         scheme, _, credentials = authorization.partition(" ")

@@ -35,7 +35,7 @@ def create_token(
     actor: ActorDep,
 ) -> TokenCreated:
     new = service.create_token(
-        session, settings.secret, user, name=body.name, expires_at=body.expires_at, actor=actor
+        session, settings.hmac_key, user, name=body.name, expires_at=body.expires_at, actor=actor
     )
     return TokenCreated(**TokenOut.model_validate(new.token).model_dump(), token=new.secret)
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from extci.accounts.models import PersonalAccessToken, User, WebSession
 from extci.accounts.roles import Role
-from extci.db import newest_first
+from extci.queries import newest_first
 
 
 def user_by_name(session: Session, username: str) -> User | None:

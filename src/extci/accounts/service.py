@@ -174,7 +174,7 @@ def check_password(session: Session, username: str, password: str) -> User | Non
     tells a deactivated user so only after the right password (see ``DEACTIVATED``)."""
     user = repository.user_by_name(session, username)
     if user is None:
-        security.verify_password(security.DUMMY_PASSWORD_HASH, password)
+        security.verify_password(security.dummy_password_hash(), password)
         return None
     return user if security.verify_password(user.password_hash, password) else None
 

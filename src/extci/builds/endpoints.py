@@ -14,8 +14,7 @@ from extci.builds.schemas import (
     StatsOut,
 )
 from extci.builds.service import HistoryFilter
-from extci.clock import utcnow
-from extci.dependencies import SessionDep, SettingsDep
+from extci.dependencies import NowDep, SessionDep, SettingsDep
 from extci.ingest.openapi import problem_response
 from extci.schemas import NAME_PATTERN, CursorQuery, PageOut, PagingQuery, SearchQuery
 
@@ -27,6 +26,7 @@ router = APIRouter(prefix="/components/{component_id}/builds", tags=["builds"])
 def build_history(
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     component_id: str,
     _user: Viewer,
     *,
@@ -39,7 +39,7 @@ def build_history(
         session,
         component_id,
         filters=HistoryFilter(status=status, branch=branch, version=version),
-        now=utcnow(),
+        now=now,
         inactivity_timeout=settings.build_inactivity_timeout,
         cursor=paging.cursor,
         limit=paging.limit,
@@ -52,6 +52,7 @@ def build_history(
 def build_detail(
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     component_id: str,
     pipeline_id: str,
     _u: Viewer,
@@ -64,7 +65,7 @@ def build_detail(
         session,
         component_id,
         pipeline_id,
-        now=utcnow(),
+        now=now,
         inactivity_timeout=settings.build_inactivity_timeout,
         results_cursor=results_cursor,
         results_limit=results_limit,
@@ -90,6 +91,7 @@ _NONE_DEPLOYABLE = problem_response(
 def deployable_build(
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     component_id: str,
     _user: Viewer,
     branch: Annotated[
@@ -109,7 +111,7 @@ def deployable_build(
         session,
         component_id,
         deployable.Query(branch=branch, version=version),
-        now=utcnow(),
+        now=now,
         inactivity_timeout=settings.build_inactivity_timeout,
     )
     return DeployableOut.of(found)
@@ -117,11 +119,11 @@ def deployable_build(
 
 @component_router.get("/stats", response_model=StatsOut)
 def build_stats(
-    session: SessionDep, settings: SettingsDep, component_id: str, _user: Viewer
+    session: SessionDep, settings: SettingsDep, now: NowDep, component_id: str, _user: Viewer
 ) -> StatsOut:
     """Build health: the newest 50 builds, success rate and median duration over 7 and 30
     days, and the time from a failed build to the next green one."""
     figures = stats.health(
-        session, component_id, now=utcnow(), inactivity_timeout=settings.build_inactivity_timeout
+        session, component_id, now=now, inactivity_timeout=settings.build_inactivity_timeout
     )
     return StatsOut.of(figures)

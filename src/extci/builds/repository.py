@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from extci.builds.models import DEPLOYABLE_CONDITION, Build, BuildEvent, BuildResult, branch_key
 from extci.builds.state import BuildStatus
 from extci.components.models import Component
-from extci.db import dialect_insert, newest_first
+from extci.queries import dialect_insert, newest_first
 
 # ---- the ingest path's writes: Core statements on the writer's connection ------------
 # The group-commit writer (extci.ingest.writer) runs these on one Connection, many events

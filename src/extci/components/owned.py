@@ -16,9 +16,9 @@ from sqlalchemy import Connection, FromClause, or_, select, update
 from sqlalchemy.orm import Session
 
 from extci.components import service as components
-from extci.db import newest_first
 from extci.errors import NotFound
 from extci.pagination import Page, decode_id_cursor, encode_cursor, page_of
+from extci.queries import newest_first
 from extci.validation import storable_id
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import operator
 import re
-from dataclasses import dataclass
 from functools import reduce
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -26,6 +25,7 @@ from pydantic import (
 )
 
 from extci.builds.result_types import TYPES, ResultType, Value
+from extci.config import Limits
 from extci.schemas import UtcDatetime
 
 WIRE_VERSION = "application/vnd.codenow.v1+json"
@@ -33,15 +33,6 @@ START = "codenow.ci.start.event"
 RESULT = "codenow.ci.result.event"
 END = "codenow.ci.end.event"
 EVENT_TYPES = (START, RESULT, END)
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_id_length: int = 255
-    max_version_length: int = 128
-    max_url_length: int = 2048
-    max_string_length: int = 1024
-    max_payload_items: int = 100
 
 
 DEFAULT_LIMITS = Limits()

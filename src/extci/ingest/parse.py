@@ -9,12 +9,12 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from extci.builds.result_types import NAMES as RESULT_TYPES
+from extci.config import Limits
 from extci.errors import BadRequest, FieldError, ValidationFailed, json_pointer
 from extci.ingest.events import (
     EVENT_ADAPTER,
     EVENT_TYPES,
     EndEvent,
-    Limits,
     ResultEvent,
     StartEvent,
 )

@@ -22,7 +22,7 @@ def create_key(
 ) -> KeyCreated:
     new = service.create(
         session,
-        settings.secret,
+        settings.hmac_key,
         component_id,
         name=body.name,
         expires_at=body.expires_at,

@@ -65,7 +65,7 @@ def current_visitor(
     check of a web session: every page and the live updates stream (again and again while
     it is open) ask here, so whatever ends a session ends both."""
     cookie = request.cookies.get(SESSION_COOKIE)
-    signed_in = accounts.web_session_user(session, settings.secret, cookie) if cookie else None
+    signed_in = accounts.web_session_user(session, settings.hmac_key, cookie) if cookie else None
     if signed_in is None:
         return None
     return Visitor(signed_in.user, signed_in.csrf_token, client_address(request))

@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 
 from extci.builds import result_types
 from extci.builds.state import BuildStatus
+from extci.clock import utcnow
 from extci.components.kinds import CiMode, ComponentKind
 from extci.humanize import duration
 from extci.keys.models import KeyStatus
@@ -56,7 +57,7 @@ def live_duration(started: datetime, ended: datetime | None, seconds: float | No
     if ended is not None:
         return Markup("<span>{}</span>").format(duration(seconds))
     iso = started.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    elapsed = (datetime.now(UTC) - started).total_seconds()
+    elapsed = (utcnow() - started).total_seconds()
     return Markup('<span data-since="{}">{}</span>').format(iso, duration(elapsed))
 
 

@@ -26,7 +26,7 @@ def _create(
     settings = runtime.settings
     new = service.create(
         session,
-        settings.secret,
+        settings.hmac_key,
         component_id,
         url=body.url,
         events=[e.value for e in body.events],

@@ -15,11 +15,10 @@ from extci.accounts.roles import Role
 from extci.builds import service as builds
 from extci.builds.service import HistoryFilter
 from extci.builds.state import BuildStatus
-from extci.clock import utcnow
 from extci.components import service as components
 from extci.components.kinds import ComponentKind
 from extci.config import Settings
-from extci.dependencies import SessionDep, SettingsDep
+from extci.dependencies import SessionDep, SettingsDep, request_now
 from extci.errors import ExtciError
 from extci.keys import service as keys
 from extci.keys.models import CIKey
@@ -56,7 +55,10 @@ def _components_page(
         limit=50,
     )
     latest = builds.latest(
-        session, [c.id for c in page.items], utcnow(), settings.build_inactivity_timeout
+        session,
+        [c.id for c in page.items],
+        request_now(request),
+        settings.build_inactivity_timeout,
     )
     next_url = None
     if page.next_cursor:
@@ -130,7 +132,7 @@ def component_context(
     component = components.get(session, component_id)
     filters = _history_filters(request)
     cursor = request.query_params.get("cursor") or None
-    now = utcnow()
+    now = request_now(request)
     history = builds.history(
         session,
         component_id,

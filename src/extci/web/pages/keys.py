@@ -61,7 +61,7 @@ def key_create(
     try:
         new = keys.create(
             session,
-            settings.secret,
+            settings.hmac_key,
             component_id,
             name=name,
             expires_at=_expiry(expires),

@@ -92,7 +92,7 @@ def _create(
     try:
         new = webhooks.create(
             session,
-            settings.secret,
+            settings.hmac_key,
             component_id,
             url=url,
             events=events,
