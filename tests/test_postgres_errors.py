@@ -200,12 +200,6 @@ def test_a_statement_cancelled_by_its_timeout_is_503(engine: Engine) -> None:
     assert status_of(error) == 503
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SQLSTATE 55P03 (lock_not_available) is class 55, not in problems._TRANSIENT_CLASSES: "
-    "a lock timeout answers 500, where problem_for's docstring promises 503 for 'locked'. "
-    "extci sets no lock_timeout today, so only an operator's setting can cause it.",
-)
 def test_a_lock_timeout_is_503(engine: Engine) -> None:
     holder = engine.connect()
     try:
