@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from extci.builds import state
 from extci.cli.api import connect, path
 from extci.cli.commands import add, emit, group, positive
 from extci.cli.deployable import FORMATS as DEPLOYABLE_FORMATS
@@ -14,8 +15,6 @@ from extci.humanize import duration
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from extci.builds import state
-
     api = connect()
     kind = api.call("GET", path("/components/{}", args.component))["kind"]
     query = {
@@ -30,7 +29,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         rows = []
         for b in items:
             missing = (
-                state.missing_results(kind, b["resultTypes"]) if b["status"] == "INCOMPLETE" else []
+                state.missing_results(kind, b["resultTypes"])
+                if b["status"] == state.BuildStatus.INCOMPLETE
+                else []
             )
             rows.append(
                 [
@@ -83,7 +84,7 @@ def render_detail(d: dict[str, Any]) -> list[str]:
             for e in d["events"]
         ),
     ]
-    if d["missingResults"] and d["status"] != "BUILDING":
+    if d["missingResults"] and d["status"] != state.BuildStatus.BUILDING:
         lines.insert(3, f"  missing:    {', '.join(d['missingResults'])}")
     return lines
 

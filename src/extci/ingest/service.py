@@ -28,10 +28,11 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from extci.builds import service as builds
 from extci.builds.service import Batch, Outcome, Rules
 from extci.components import repository as components
+from extci.components.kinds import CiMode
 from extci.errors import Conflict, ExtciError, Forbidden, NotFound, Unauthorized
 from extci.ingest.events import EndEvent, ResultEvent, StartEvent
 from extci.keys import repository as keys
-from extci.keys.models import key_status
+from extci.keys.models import KeyStatus, key_status
 from extci.keys.service import INVALID_KEY, LAST_USED_RESOLUTION, AuthenticatedKey
 from extci.problems import problem_for
 from extci.trust import repository as trust
@@ -120,7 +121,7 @@ def ingest_batch(
     for i in order:
         event, key = jobs[i]
         row = key_rows.get(key.id)
-        if row is None or key_status(row.status, row.expires_at, now) != "ACTIVE":
+        if row is None or key_status(row.status, row.expires_at, now) != KeyStatus.ACTIVE:
             # revoked (or the trust policy deleted) since it was authenticated
             answers[i] = unknown_identity(key.id)
             continue
@@ -166,7 +167,7 @@ class _PolicyState:
     id: int
     component_id: str
     last_used_at: datetime | None
-    status: str = "ACTIVE"
+    status: str = KeyStatus.ACTIVE
     expires_at: datetime | None = None
 
 
@@ -195,7 +196,7 @@ def _external_component(batch: _Batch, component_id: str, key: AuthenticatedKey)
         raise NotFound(f"Component {component_id!r} does not exist.")
     if component.id != key.component_id:
         raise Forbidden(f"This CI key is not allowed to report builds of {component_id!r}.")
-    if component.ci_mode != "external":
+    if component.ci_mode != CiMode.EXTERNAL:
         raise Conflict(
             f"Component {component_id!r} has not been switched to External CI; "
             "its builds come from the platform and its CI events are refused."

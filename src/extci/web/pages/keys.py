@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRouter
 
 from extci.accounts import service as accounts
+from extci.accounts.roles import Role
 from extci.clock import parse_expiry
 from extci.components import service as components
 from extci.dependencies import SessionDep, SettingsDep
@@ -27,7 +28,7 @@ router = APIRouter(include_in_schema=False)
 def key_new(
     request: Request, session: SessionDep, visitor: VisitorDep, component_id: str
 ) -> Response:
-    accounts.require_role(visitor.user, "editor")
+    accounts.require_role(visitor.user, Role.EDITOR)
     component = components.get(session, component_id)
     return r.render(
         request,
@@ -100,7 +101,7 @@ def key_resume(session: SessionDep, v: EditorForm, component_id: str, key_id: in
 def key_delete_confirm(
     request: Request, session: SessionDep, visitor: VisitorDep, component_id: str, key_id: int
 ) -> Response:
-    accounts.require_role(visitor.user, "editor")
+    accounts.require_role(visitor.user, Role.EDITOR)
     key = KeyOut.of(keys.get(session, component_id, key_id))
     component = components.get(session, component_id)
     return r.render(

@@ -11,6 +11,7 @@ from fastapi.routing import APIRouter
 from sqlalchemy.orm import Session
 
 from extci.accounts import service as accounts
+from extci.accounts.roles import Role
 from extci.components import service as components
 from extci.config import Settings
 from extci.dependencies import RuntimeDep, SessionDep, SettingsDep
@@ -132,7 +133,7 @@ def component_webhook_create(
     format: Field = "",
     description: Field = "",
 ) -> Response:
-    accounts.require_role(visitor.user, "editor")
+    accounts.require_role(visitor.user, Role.EDITOR)
     return _create(
         request, session, settings, visitor, component_id, url, events, format, description
     )
