@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.conftest import Api
+from tests.support.api import Api
 
 ROUTES = {
     ("GET", "/api/v1/components"),

@@ -16,9 +16,9 @@ from extci.app import create_app
 from extci.builds import state
 from extci.config import Settings
 from extci.db import unit_of_work
-from tests.api.helpers import pointers, problem
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
+from tests.support.problems import pointers, problem
 
 APP = "application-component"
 LIB = "library"

@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 
 from extci.app import create_app
 from extci.config import Settings
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
 
 TIMEOUT = timedelta(seconds=1)
 PAST = "1970-01-02T00:00:00Z"
