@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 HOST   ?=
 PORT   ?=
 
-.PHONY: run test install install-dev test-tools lint format clean bench screenshots
+.PHONY: run test install install-dev test-tools lint format clean bench screenshots dist
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,10 +80,26 @@ bench: install-dev
 screenshots: install-dev
 	$(BIN)/python -m tests.web.screenshots docs/screenshots
 
+# lint-imports: the layers of docs/architecture.md ([tool.importlinter] in pyproject.toml).
+# The sdist and the wheel in dist/, as a release publishes them: built from the sdist
+# (python -m build), checked by twine, and the wheel installed into a fresh virtualenv
+# outside the tree, where the installed command must run. tests/ops/test_dist.py checks
+# the wheel's contents.
+dist: install-dev
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+	venv=$$(mktemp -d) && trap 'rm -rf "$$venv"' EXIT && \
+	$(BIN)/python -m venv "$$venv" && \
+	"$$venv/bin/pip" install --quiet dist/extci-*.whl && \
+	cd "$$venv" && bin/extci --version && bin/extci report --help >/dev/null
+	@ls -l dist
+
 lint: install-dev
 	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/hadolint deploy/Containerfile
 
 format: install-dev
@@ -91,4 +107,5 @@ format: install-dev
 	$(BIN)/ruff check --fix src tests
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache build dist \
+		.coverage .coverage.*

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from extci.config import Settings, create_secret_key
 from extci.datadir import prepare_sqlite_file
 from tests.support.live import LiveServer
 
@@ -57,3 +58,17 @@ def test_what_an_operator_made_keeps_its_mode(tmp_path: Path) -> None:
     os.chmod(existing, 0o640)
     prepare_sqlite_file(existing)
     assert (mode(shared), mode(existing)) == (0o750, 0o640)
+
+
+def test_reading_the_settings_never_writes_the_secret_key(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    with pytest.raises(ValueError, match="does not exist"):
+        _ = Settings(data_dir=data).hmac_key
+    assert not data.exists()
+    create_secret_key(Settings(data_dir=data))  # what a start does, once
+    key = Settings(data_dir=data).hmac_key
+    assert len(key) >= 32
+    assert mode(data / "secret_key") == 0o600
+    create_secret_key(Settings(data_dir=data))  # the next start keeps it
+    assert Settings(data_dir=data).hmac_key == key
+    assert Settings(data_dir=data, secret_key="k" * 32).hmac_key == b"k" * 32

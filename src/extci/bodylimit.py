@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from extci.errors import ExtciError, PayloadTooLarge, Unauthorized
 
-WEBHOOK_PATH = "/ci/webhook"  # bounds its own body (extci.ingest.endpoint)
+WEBHOOK_PATH = "/ci/webhook"  # bounds its own body (extci.ingest.endpoints)
 API_PREFIX = "/api/"
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -1,6 +1,13 @@
-"""The one place that asks what time it is (UTC, aware), and date arithmetic on it."""
+"""The one place that asks what time it is (UTC, aware), and date arithmetic on it.
 
+Whatever measures a duration a test would otherwise wait for (the rate limiter's windows,
+the inactivity timeout that makes a build LOST) reads the :class:`Clock` it was given,
+:data:`SYSTEM_CLOCK` in the server; a test gives one it can advance.
+"""
+
+import time as _time
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 
 # Times are stored in UTC, and Python's datetime ends with year 9999: 9999-12-31T23:59-05:00
 # is a fine date-time with no UTC equivalent, so it is refused with this, never an overflow.
@@ -10,6 +17,27 @@ NOT_A_DATE = "must be a date (YYYY-MM-DD) or an ISO 8601 date-time"
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The wall-clock time, UTC and aware: what is stored and compared with stored times."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never steps back: for durations within this process."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return utcnow()
+
+    def monotonic(self) -> float:
+        return _time.monotonic()
+
+
+SYSTEM_CLOCK: Clock = SystemClock()
 
 
 def in_utc(value: datetime) -> datetime:

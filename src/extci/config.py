@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from functools import cached_property
@@ -16,22 +16,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from extci.datadir import PRIVATE_FILE, private_dir
-
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-
-
-def parse_duration(value: Any) -> timedelta:
-    """Accept ``90``, ``90s``, ``15m``, ``24h``, ``7d`` (a bare number is seconds)."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError("expected a duration such as 90s, 15m, 24h or 7d")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
-
+from extci.durations import parse_duration
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
@@ -66,6 +51,28 @@ def parse_networks(value: Any) -> tuple[Network, ...]:
 
 
 Networks = Annotated[tuple[Network, ...], NoDecode, BeforeValidator(parse_networks)]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The sizes a CI event's values may have (``EXTCI_MAX_*``), checked as the webhook
+    parses the event (:mod:`extci.ingest.events`)."""
+
+    max_id_length: int = 255
+    max_version_length: int = 128
+    max_url_length: int = 2048
+    max_string_length: int = 1024
+    max_payload_items: int = 100
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(
+            max_id_length=settings.max_id_length,
+            max_version_length=settings.max_version_length,
+            max_url_length=settings.max_url_length,
+            max_string_length=settings.max_string_length,
+            max_payload_items=settings.max_payload_items,
+        )
 
 
 class Settings(BaseSettings):
@@ -171,38 +178,59 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'extci.db').as_posix()}"
 
-    @cached_property
-    def secret(self) -> bytes:
-        """The key for the keyed hashes of CI keys, tokens and sessions.
+    @property
+    def secret_key_file(self) -> Path:
+        """Where the key lives when EXTCI_SECRET_KEY is not set (created by
+        :func:`create_secret_key` at the first start)."""
+        return self.data_dir / "secret_key"
 
-        Taken from EXTCI_SECRET_KEY, or generated once and kept in the data directory with
-        mode 0600 so that every process sharing that directory agrees on it.
-        """
+    @cached_property
+    def hmac_key(self) -> bytes:
+        """The server's key for the keyed hashes (HMAC) of CI keys, tokens and sessions:
+        EXTCI_SECRET_KEY, or the data directory's ``secret_key`` file. Only reads: the file
+        is created once, at start, by :func:`create_secret_key`."""
         if self.secret_key:
             return self.secret_key.encode()
-        path = self.data_dir / "secret_key"
-        if not path.exists():
-            private_dir(self.data_dir)
-            # Write a temporary file in full, then link it into place: a process that
-            # loses the race reads the winner's complete key, never a half-written one.
-            tmp = self.data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
-            os.fchmod(fd, PRIVATE_FILE)  # whatever the umask
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(48))
-                f.flush()
-                os.fsync(f.fileno())
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink()
-        secret = path.read_text().strip()
-        if len(secret) < 32:
+        path = self.secret_key_file
+        try:
+            key = path.read_text().strip()
+        except FileNotFoundError:
+            raise ValueError(
+                f"{path} does not exist: set EXTCI_SECRET_KEY, or start the server once "
+                "(extci serve creates it)"
+            ) from None
+        if len(key) < 32:
             raise ValueError(f"{path} holds no usable secret key (fewer than 32 characters)")
-        return secret.encode()
+        return key.encode()
 
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+def create_secret_key(settings: Settings) -> None:
+    """Create the data directory's ``secret_key`` (mode 0600) unless EXTCI_SECRET_KEY is set
+    or the file exists, so that every process sharing that directory agrees on the key.
+    Called once at start (:func:`extci.app.create_app`, ``extci serve``); safe when several
+    processes start at once."""
+    if settings.secret_key:
+        return
+    path = settings.secret_key_file
+    if path.exists():
+        return
+    private_dir(settings.data_dir)
+    # Write a temporary file in full, then link it into place: a process that loses the
+    # race reads the winner's complete key, never a half-written one.
+    tmp = settings.data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    os.fchmod(fd, PRIVATE_FILE)  # whatever the umask
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(48))
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()

@@ -1,4 +1,7 @@
-"""Engine, sessions and the declarative base shared by every domain's models."""
+"""Engine, sessions and the declarative base shared by every domain's models.
+
+What a database error means to a client is :mod:`extci.problems`'; the helpers that build
+queries are :mod:`extci.queries`; the readiness probe is :mod:`extci.health`'s."""
 
 from __future__ import annotations
 
@@ -6,20 +9,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, MetaData, Select, create_engine, event, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from extci.datadir import prepare_sqlite_file
-from extci.errors import Conflict, ExtciError, ServiceUnavailable, ValidationFailed
-
-T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -105,24 +103,6 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_M
     return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
 
 
-def insert_for(session: Session, model: Any) -> Any:
-    """An INSERT that understands ON CONFLICT on both supported dialects."""
-    return dialect_insert(session.get_bind().dialect.name, model)
-
-
-def dialect_insert(dialect: str, table: Any) -> Any:
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
-def newest_first(
-    session: Session, stmt: Select[T], id_column: Any, *, after_id: int | None, limit: int
-) -> list[T]:
-    """One keyset page of ``stmt``, by descending id: rows after the cursor's id."""
-    if after_id is not None:
-        stmt = stmt.where(id_column < after_id)
-    return list(session.execute(stmt.order_by(id_column.desc()).limit(limit)).scalars())
-
-
 class Link:
     """A worker thread's own connection: opened when needed, thrown away after trouble,
     and given back to the pool when the worker is idle."""
@@ -174,65 +154,3 @@ def unit_of_work(factory: sessionmaker[Session], *, write: bool = False) -> Iter
         except BaseException:
             session.rollback()
             raise
-
-
-_BAD_VALUE = "A value in the request cannot be stored (a NUL character, or too large)."
-# PostgreSQL error classes (SQLSTATE, first two characters) that are transient: connection
-# trouble, serialisation failure or deadlock, resources, an administrator's cancel/shutdown.
-_TRANSIENT_CLASSES = frozenset({"08", "40", "53", "57"})
-
-
-def problem_for(exc: DBAPIError) -> ExtciError | None:
-    """What a database error means to the client, or None for a server bug (a 500).
-
-    - a unique or foreign key constraint that fired anyway lost a race with a concurrent
-      request: 409, and a retry gets the ordinary answer;
-    - a value the database cannot hold (NUL on PostgreSQL, out of range, too large for an
-      index): 400;
-    - busy, locked, disk full, disconnected, deadlock or serialisation failure: transient,
-      nothing was stored, so 503 with Retry-After.
-    """
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    message = str(exc.orig).lower()
-    if sqlstate is not None:  # PostgreSQL names the condition exactly
-        race = sqlstate in ("23505", "23503")
-        bad_value = sqlstate[:2] in ("22", "54")
-        transient = sqlstate[:2] in _TRANSIENT_CLASSES
-    elif exc.connection_invalidated or type(exc.orig).__module__.startswith("psycopg"):
-        # PostgreSQL without a SQLSTATE: the connection was lost or never made (server
-        # gone, too many connections): nothing was stored. Or psycopg refused a value
-        # before sending it (a NUL in a text): the client's.
-        race, bad_value = False, isinstance(exc, DataError)
-        transient = isinstance(exc, OperationalError | InterfaceError)
-    else:  # SQLite: by exception class and message
-        race = isinstance(exc, IntegrityError) and ("unique" in message or "foreign" in message)
-        bad_value = isinstance(exc, DataError)
-        transient = isinstance(exc, OperationalError) and any(
-            word in message for word in ("locked", "busy", "disk is full", "disk i/o")
-        )
-    if race:
-        return Conflict("The request conflicts with a concurrent change; retry it.")
-    if bad_value:
-        return ValidationFailed(_BAD_VALUE)
-    if transient:
-        return unavailable()
-    return None
-
-
-def unavailable() -> ServiceUnavailable:
-    return ServiceUnavailable(
-        "The database is busy or unreachable; retry shortly.", headers={"retry-after": "1"}
-    )
-
-
-def check_writable(factory: sessionmaker[Session]) -> None:
-    """Raise unless the database answers and would accept a write: on SQLite the write lock
-    is taken (and released); on PostgreSQL the server must not be a read-only standby."""
-    with factory() as session:
-        session.connection(execution_options=WRITE)
-        session.execute(text("SELECT 1 FROM alembic_version"))
-        if session.get_bind().dialect.name == "postgresql":
-            read_only = session.execute(text("SHOW transaction_read_only")).scalar_one()
-            if read_only != "off":
-                raise RuntimeError("the database is read-only")
-        session.rollback()

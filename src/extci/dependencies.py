@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -26,6 +27,19 @@ def get_settings(runtime: RuntimeDep) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_now(runtime: RuntimeDep) -> datetime:
+    """The time of this request, from the runtime's clock (a test's can be advanced)."""
+    return runtime.clock.now()
+
+
+def request_now(request: Request) -> datetime:
+    """:func:`get_now` where a request is at hand but no dependency (the web pages' helpers)."""
+    return get_runtime(request).clock.now()
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
 
 
 def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:

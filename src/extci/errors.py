@@ -28,6 +28,18 @@ class ExtciError(Exception):
     slug: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal error"
 
+    def __init_subclass__(
+        cls, *, status: int | None = None, title: str | None = None, slug: str | None = None
+    ) -> None:
+        """``class NotFound(ExtciError, status=404, title="Not found")``: a subclass without
+        them keeps its parent's."""
+        super().__init_subclass__()
+        if status is not None:
+            cls.status = status
+        if title is not None:
+            cls.title = title
+            cls.slug = slug or title.lower().replace(" ", "-")
+
     def __init__(
         self,
         detail: str,
@@ -60,41 +72,49 @@ def with_request_id(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-class BadRequest(ExtciError):
-    status, slug, title = 400, "bad-request", "Bad request"
+# The problems the API answers, by status. A problem's ``type`` is
+# urn:extci:problem:<slug>, the slug its title in lower case with dashes unless it is given.
 
 
-class ValidationFailed(ExtciError):
-    status, slug, title = 400, "validation-error", "Invalid request"
+class BadRequest(ExtciError, status=400, title="Bad request"):
+    """The request cannot be read: not JSON, an unknown event type, a malformed header."""
 
 
-class Unauthorized(ExtciError):
-    status, slug, title = 401, "unauthorized", "Unauthorized"
+class ValidationFailed(ExtciError, status=400, title="Invalid request", slug="validation-error"):
+    """Readable, but a value is wrong; ``errors`` point at each field (JSON pointers)."""
 
 
-class Forbidden(ExtciError):
-    status, slug, title = 403, "forbidden", "Forbidden"
+class Unauthorized(ExtciError, status=401, title="Unauthorized"):
+    """No credentials, or ones that are unknown, revoked or expired."""
 
 
-class NotFound(ExtciError):
-    status, slug, title = 404, "not-found", "Not found"
+class Forbidden(ExtciError, status=403, title="Forbidden"):
+    """Known credentials without the right: a viewer's write, another component's key,
+    a wrong CSRF token."""
 
 
-class Conflict(ExtciError):
-    status, slug, title = 409, "conflict", "Conflict"
+class NotFound(ExtciError, status=404, title="Not found"):
+    """No such component, build, key, user, policy or subscription."""
 
 
-class PayloadTooLarge(ExtciError):
-    status, slug, title = 413, "payload-too-large", "Payload too large"
+class Conflict(ExtciError, status=409, title="Conflict"):
+    """The request contradicts what is stored: a name taken, a build that has ended, a race
+    lost to a concurrent change (a retry gets the ordinary answer)."""
 
 
-class UnsupportedMediaType(ExtciError):
-    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+class PayloadTooLarge(ExtciError, status=413, title="Payload too large"):
+    """The body is over its limit (EXTCI_MAX_BODY_BYTES and its siblings); it was not read."""
 
 
-class TooManyRequests(ExtciError):
-    status, slug, title = 429, "rate-limited", "Too many requests"
+class UnsupportedMediaType(ExtciError, status=415, title="Unsupported media type"):
+    """A Content-Type the route does not take."""
 
 
-class ServiceUnavailable(ExtciError):
-    status, slug, title = 503, "unavailable", "Service unavailable"
+class TooManyRequests(ExtciError, status=429, title="Too many requests", slug="rate-limited"):
+    """Over a budget (a CI key's requests a minute, failed sign-ins); ``Retry-After`` says
+    when to come back."""
+
+
+class ServiceUnavailable(ExtciError, status=503, title="Service unavailable", slug="unavailable"):
+    """Nothing was done and a retry is safe: the database is busy or unreachable, the writer
+    is full, the server is stopping. Carries ``Retry-After``."""

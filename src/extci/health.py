@@ -6,13 +6,28 @@ import hmac
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
 
 from extci import metrics
-from extci.db import check_writable
+from extci.db import WRITE
 from extci.dependencies import RuntimeDep
 from extci.errors import Unauthorized
 
 router = APIRouter(tags=["health"])
+
+
+def check_writable(factory: sessionmaker[Session]) -> None:
+    """Raise unless the database answers and would accept a write: on SQLite the write lock
+    is taken (and released); on PostgreSQL the server must not be a read-only standby."""
+    with factory() as session:
+        session.connection(execution_options=WRITE)
+        session.execute(text("SELECT 1 FROM alembic_version"))
+        if session.get_bind().dialect.name == "postgresql":
+            read_only = session.execute(text("SHOW transaction_read_only")).scalar_one()
+            if read_only != "off":
+                raise RuntimeError("the database is read-only")
+        session.rollback()
 
 
 @router.get("/healthz")

@@ -68,11 +68,3 @@ def ensure_current(engine: Engine) -> None:
             f"The database {state}; this extci expects {head}. "
             "Run 'extci db upgrade' (or start 'extci serve', which upgrades it)."
         )
-
-
-def revision(engine: Engine, message: str) -> None:
-    """Developer helper: autogenerate a new revision against an up-to-date database."""
-    cfg = alembic_config(engine)
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.revision(cfg, message=message, autogenerate=True)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from extci.ingest.endpoint import WEBHOOK_PATH
+from extci.ingest.endpoints import WEBHOOK_PATH
 from extci.ingest.openapi import EVENT_DEFS, WEBHOOK_OPENAPI, problem_response
 from extci.schemas import Problem
 from extci.webhook_schema import with_limits

@@ -1,6 +1,12 @@
-"""What one server process holds: settings, the engine and its session factory, the
-ingest path's process-wide parts (key cache, rate limiter, group-commit writer) and the
-webhook outbox's (subscription cache, delivery worker)."""
+"""What one server process holds: settings, its clock, the engine and its session factory,
+the ingest path's process-wide parts (key cache, rate limiter, group-commit writer), the
+webhook outbox's (subscription cache, delivery worker), the live-update broadcaster and the
+sign-in throttle.
+
+The composition root: the one module below the app that wires infrastructure and domain
+parts together (docs/architecture.md). The workers it holds are started and stopped by the
+app's lifespan (:func:`extci.app.create_app`).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from extci.config import Settings
+from extci.accounts.throttle import SignInThrottle, sign_in_throttle_for
+from extci.builds.service import Rules
+from extci.clock import SYSTEM_CLOCK, Clock
+from extci.config import Limits, Settings
 from extci.db import make_engine, make_session_factory
-from extci.ingest.events import Limits
-from extci.ingest.ratelimit import RateLimiter, rate_limiter_for
-from extci.ingest.service import Rules
+from extci.ingest import repository as ingest_repository
+from extci.ingest.service import unknown_identity
 from extci.ingest.writer import IngestWriter, ingest_writer
 from extci.keys.cache import KeyCache, invalidate_on_commit
+from extci.notify import Broadcaster
+from extci.ratelimit import DatabaseRateLimiter, MemoryRateLimiter, RateLimiter
 from extci.trust.oidc import OidcVerifier
 from extci.trust.oidc import invalidate_on_commit as forget_policies_on_commit
 from extci.webhooks import outbox as webhook_outbox
@@ -37,11 +47,14 @@ class Runtime:
     rate_limiter: RateLimiter
     writer: IngestWriter
     deliveries: DeliveryWorker
+    broadcaster: Broadcaster
+    sign_in_throttle: SignInThrottle
     key_cache: KeyCache = field(default_factory=KeyCache)
     oidc: OidcVerifier | None = None  # keyless CI authentication (trust policies)
+    clock: Clock = SYSTEM_CLOCK
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Runtime:
+    def from_settings(cls, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Runtime:
         engine = engine_for(settings)
         sessions = make_session_factory(engine)
         rules = Rules(
@@ -69,14 +82,8 @@ class Runtime:
             settings=settings,
             engine=engine,
             sessions=sessions,
-            limits=Limits(
-                max_id_length=settings.max_id_length,
-                max_version_length=settings.max_version_length,
-                max_url_length=settings.max_url_length,
-                max_string_length=settings.max_string_length,
-                max_payload_items=settings.max_payload_items,
-            ),
-            rate_limiter=rate_limiter_for(engine, settings.rate_limit_per_minute),
+            limits=Limits.of(settings),
+            rate_limiter=rate_limiter_for(engine, settings.rate_limit_per_minute, clock),
             writer=ingest_writer(
                 engine,
                 rules,
@@ -85,10 +92,15 @@ class Runtime:
                 threads=1 if engine.dialect.name == "sqlite" else settings.ingest_writers,
                 queue_limit=settings.ingest_queue_limit,
                 outbox=outbox,
+                clock=clock,
             ),
             deliveries=deliveries,
+            # Live updates of the pages; the webhook publishes to it after each commit.
+            broadcaster=Broadcaster(settings.resolved_database_url),
+            sign_in_throttle=sign_in_throttle_for(engine.dialect.name, sessions, settings),
             key_cache=key_cache,
             oidc=verifier,
+            clock=clock,
         )
 
     def close(self) -> None:
@@ -99,11 +111,21 @@ class Runtime:
         self.engine.dispose()
 
 
+def rate_limiter_for(engine: Engine, per_minute: int, clock: Clock = SYSTEM_CLOCK) -> RateLimiter:
+    """SQLite is one process by design: the windows live in its memory. PostgreSQL may
+    serve several processes: they share the CI keys' and trust policies' windows."""
+    if engine.dialect.name == "postgresql":
+        return DatabaseRateLimiter(
+            per_minute, engine, ingest_repository.count_hits, unknown_identity, clock
+        )
+    return MemoryRateLimiter(per_minute, clock)
+
+
 def delivery_worker(engine: Engine, settings: Settings) -> DeliveryWorker:
     return DeliveryWorker(
         engine,
         WorkerSettings(
-            server_secret=settings.secret,
+            server_secret=settings.hmac_key,
             base_url=settings.base_url,
             allow_private=settings.webhook_allow_private,
             timeout=settings.webhook_timeout,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from enum import StrEnum
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import (
@@ -13,15 +15,20 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StringConstraints,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from extci.clock import in_utc
-from extci.pagination import MAX_LIMIT
+from extci.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from extci.validation import MAX_NAME_LENGTH, NOT_UNICODE, is_unicode_text
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 # ?limit= of every list: default 50, at most 200.
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
@@ -30,6 +37,17 @@ CursorQuery = Annotated[str | None, Query(min_length=1, pattern=r"^[A-Za-z0-9_-]
 # Free-text filters (?q=, ?branch=, ?version=): any text but NUL, which PostgreSQL refuses.
 NO_NUL = r"^[^\x00]*$"
 SearchQuery = Annotated[str | None, Query(pattern=NO_NUL)]
+
+
+class Paging(BaseModel):
+    """The ?cursor= and ?limit= every list takes (a query parameter model: FastAPI lists
+    its fields as two query parameters, in this order)."""
+
+    cursor: CursorQuery = None
+    limit: LimitQuery = DEFAULT_LIMIT
+
+
+PagingQuery = Annotated[Paging, Query()]
 
 
 def _unicode_text(value: object) -> object:
@@ -68,6 +86,27 @@ def _utc_representable(value: datetime) -> datetime:
     return value
 
 
+class OneOf:
+    """``Annotated[str, OneOf(Role)]``: a string that must be one of a StrEnum's values, and is
+    validated into that member. The schema states it in place, ``{"enum": [...], "type":
+    "string"}`` with the field's title, exactly as a ``Literal`` of the values would: the
+    enum's values are the API's, but the enum is no schema component of its own (hence
+    ``str``, not the enum, as the annotated type: FastAPI lists every Enum class it finds)."""
+
+    def __init__(self, enum: type[StrEnum]) -> None:
+        self.enum = enum
+
+    def __get_pydantic_core_schema__(
+        self, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.enum_schema(self.enum, list(self.enum), sub_type="str")
+
+    def __get_pydantic_json_schema__(
+        self, _schema: CoreSchema, _handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"enum": [m.value for m in self.enum], "type": "string"}
+
+
 # An RFC 3339 date-time with an offset, that can be stored as UTC.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc_representable)]
 
@@ -85,6 +124,11 @@ class ApiModel(BaseModel):
 class PageOut(ApiModel, Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page[S], item: Callable[[S], T]) -> PageOut[T]:
+        """A page of rows as the API sends it, each row turned into its schema by ``item``."""
+        return cls(items=[item(row) for row in page.items], next_cursor=page.next_cursor)
 
 
 class Problem(BaseModel):

@@ -9,6 +9,7 @@ installation's secret is stored.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -132,8 +133,12 @@ def verify_password(password_hash: str, password: str) -> bool:
     return _gate.run(_verify, password_hash, password)
 
 
-# Verifying against this keeps a wrong username as slow as a wrong password.
-DUMMY_PASSWORD_HASH = _hasher.hash("extci-dummy-password")
+@functools.cache
+def dummy_password_hash() -> str:
+    """Verifying against this keeps a wrong username as slow as a wrong password. Made when
+    first needed, not on import: an argon2 hash costs a third of a CPU second, which every
+    process that imports this module (each local ``extci`` command) would pay."""
+    return _hasher.hash("extci-dummy-password")
 
 
 def generate_password() -> str:

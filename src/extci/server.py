@@ -14,7 +14,7 @@ import uvicorn
 from extci import metrics, migrate
 from extci.accounts import service as accounts
 from extci.app import create_app
-from extci.config import Settings
+from extci.config import Settings, create_secret_key
 from extci.db import make_session_factory, unit_of_work
 from extci.logs import logging_config
 from extci.runtime import engine_for
@@ -61,8 +61,9 @@ def __getattr__(name: str) -> Any:
 
 
 def prepare(settings: Settings) -> str | None:
-    """Migrate the database and make sure an admin exists; the new admin's password, if
-    one was created."""
+    """Create the secret key if there is none, migrate the database and make sure an admin
+    exists; the new admin's password, if one was created."""
+    create_secret_key(settings)  # before any worker process reads it
     engine = engine_for(settings)
     try:
         migrate.upgrade(engine)

@@ -15,8 +15,8 @@ from typing import Any, get_args
 from pydantic import AfterValidator, BaseModel
 from pydantic.fields import FieldInfo
 
+from extci.config import Limits
 from extci.ingest import events
-from extci.ingest.events import Limits
 
 NO_NUL = r"^[^\x00]*$"
 # What _web_url accepts, a little narrower where urlsplit's own rules get intricate (IPv6

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from extci.builds import result_types
 from tests.support.api import Api
 
 ROUTES = {
@@ -33,17 +34,7 @@ ROUTES = {
     ("POST", "/ci/webhook"),
 }
 EVENT_TYPES = {"codenow.ci.start.event", "codenow.ci.result.event", "codenow.ci.end.event"}
-RESULT_TYPES = {
-    "git-revision",
-    "git-tag",
-    "code-quality",
-    "container",
-    "helm",
-    "maven",
-    "npm",
-    "nuget",
-    "link",
-}
+RESULT_TYPES = set(result_types.NAMES)
 WEBHOOK_ERRORS = {"400", "401", "403", "404", "409", "413", "415", "429", "503"}
 
 

@@ -3,7 +3,6 @@ the API make of CANCELED and LOST, through real HTTP on both databases."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,8 +13,10 @@ from sqlalchemy.exc import IntegrityError
 
 from extci.app import create_app
 from extci.builds import state
+from extci.builds.state import BuildStatus
 from extci.config import Settings
 from extci.db import unit_of_work
+from tests.fake_clock import FakeClock
 from tests.support import events as ev
 from tests.support.api import Api
 from tests.support.problems import pointers, problem
@@ -28,31 +29,31 @@ OTHERS = ("code-quality", "link")
 
 # (kind, result types present, status after a SUCCESSFUL end)
 COMPLETENESS = [
-    (APP, {"container", "helm", "git-revision"}, state.SUCCESSFUL),
-    (APP, {"container", "helm", "git-tag"}, state.SUCCESSFUL),
-    (APP, {"container", "helm", "git-revision", "git-tag", *OTHERS}, state.SUCCESSFUL),
-    (APP, {"container", "helm"}, state.INCOMPLETE),
-    (APP, {"container", "git-revision"}, state.INCOMPLETE),
-    (APP, {"helm", "git-tag"}, state.INCOMPLETE),
-    (APP, {"container", "helm", *OTHERS}, state.INCOMPLETE),
-    (APP, {"container", "helm", "maven"}, state.INCOMPLETE),
-    (APP, {"git-revision", "maven", "npm", "nuget"}, state.INCOMPLETE),
-    (APP, set(), state.INCOMPLETE),
-    *[(LIB, {g, p}, state.SUCCESSFUL) for g in GIT for p in PACKAGES],
-    (LIB, {*GIT, *PACKAGES, *OTHERS}, state.SUCCESSFUL),
-    (LIB, {"git-revision"}, state.INCOMPLETE),
-    (LIB, {"git-tag", *OTHERS}, state.INCOMPLETE),
-    *[(LIB, {p}, state.INCOMPLETE) for p in PACKAGES],
-    (LIB, {"container", "helm"}, state.INCOMPLETE),
-    (LIB, {"container", "helm", "git-revision"}, state.INCOMPLETE),
-    (LIB, set(), state.INCOMPLETE),
+    (APP, {"container", "helm", "git-revision"}, BuildStatus.SUCCESSFUL),
+    (APP, {"container", "helm", "git-tag"}, BuildStatus.SUCCESSFUL),
+    (APP, {"container", "helm", "git-revision", "git-tag", *OTHERS}, BuildStatus.SUCCESSFUL),
+    (APP, {"container", "helm"}, BuildStatus.INCOMPLETE),
+    (APP, {"container", "git-revision"}, BuildStatus.INCOMPLETE),
+    (APP, {"helm", "git-tag"}, BuildStatus.INCOMPLETE),
+    (APP, {"container", "helm", *OTHERS}, BuildStatus.INCOMPLETE),
+    (APP, {"container", "helm", "maven"}, BuildStatus.INCOMPLETE),
+    (APP, {"git-revision", "maven", "npm", "nuget"}, BuildStatus.INCOMPLETE),
+    (APP, set(), BuildStatus.INCOMPLETE),
+    *[(LIB, {g, p}, BuildStatus.SUCCESSFUL) for g in GIT for p in PACKAGES],
+    (LIB, {*GIT, *PACKAGES, *OTHERS}, BuildStatus.SUCCESSFUL),
+    (LIB, {"git-revision"}, BuildStatus.INCOMPLETE),
+    (LIB, {"git-tag", *OTHERS}, BuildStatus.INCOMPLETE),
+    *[(LIB, {p}, BuildStatus.INCOMPLETE) for p in PACKAGES],
+    (LIB, {"container", "helm"}, BuildStatus.INCOMPLETE),
+    (LIB, {"container", "helm", "git-revision"}, BuildStatus.INCOMPLETE),
+    (LIB, set(), BuildStatus.INCOMPLETE),
 ]
 
 
 @pytest.mark.parametrize(("kind", "present", "expected"), COMPLETENESS)
 def test_successful_end_checks_completeness(kind: str, present: set[str], expected: str) -> None:
     assert state.status_after_end("SUCCESSFUL", kind, present) == expected
-    assert bool(state.missing_results(kind, present)) == (expected == state.INCOMPLETE)
+    assert bool(state.missing_results(kind, present)) == (expected == BuildStatus.INCOMPLETE)
 
 
 # (kind, present, what must be named missing, what must not be)
@@ -80,7 +81,7 @@ def test_missing_results_name_what_is_missing(
 @pytest.mark.parametrize("kind", [APP, LIB])
 @pytest.mark.parametrize("present", [set(), {"container", "helm", "git-revision", "maven"}])
 @pytest.mark.parametrize(
-    ("end", "expected"), [("FAILED", state.FAILED), ("CANCELED", state.CANCELLED)]
+    ("end", "expected"), [("FAILED", BuildStatus.FAILED), ("CANCELED", BuildStatus.CANCELLED)]
 )
 def test_failed_and_canceled_are_never_checked(
     kind: str, present: set[str], end: str, expected: str
@@ -88,17 +89,23 @@ def test_failed_and_canceled_are_never_checked(
     assert state.status_after_end(end, kind, present) == expected
 
 
-FINAL = [state.SUCCESSFUL, state.INCOMPLETE, state.FAILED, state.CANCELLED]
+FINAL = [BuildStatus.SUCCESSFUL, BuildStatus.INCOMPLETE, BuildStatus.FAILED, BuildStatus.CANCELLED]
 TRANSITIONS = [
-    *[(state.BUILDING, s, True) for s in FINAL],
-    (state.BUILDING, state.BUILDING, False),
-    *[(a, b, False) for a in FINAL for b in [*FINAL, state.BUILDING]],
+    *[(BuildStatus.BUILDING, s, True) for s in FINAL],
+    (BuildStatus.BUILDING, BuildStatus.BUILDING, False),
+    *[(a, b, False) for a in FINAL for b in [*FINAL, BuildStatus.BUILDING]],
 ]
 
 
 @pytest.mark.parametrize(("current", "new", "allowed"), TRANSITIONS)
 def test_transitions(current: str, new: str, allowed: bool) -> None:
     assert state.can_transition(current, new) is allowed
+    if allowed:
+        state.check_transition(current, new)
+    else:  # a domain error, not an assert: python -O keeps it
+        with pytest.raises(state.IllegalTransition) as raised:
+            state.check_transition(current, new)
+        assert (raised.value.current, raised.value.new) == (current, new)
 
 
 def test_every_end_outcome_is_reachable_from_building() -> None:
@@ -106,28 +113,34 @@ def test_every_end_outcome_is_reachable_from_building() -> None:
         for kind in (APP, LIB):
             for present in (set(), {"container", "helm", "git-tag", "npm"}):
                 new = state.status_after_end(end, kind, present)
-                assert state.can_transition(state.BUILDING, new)
+                assert state.can_transition(BuildStatus.BUILDING, new)
 
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(hours=24)
 LOSS = [
-    (state.BUILDING, NOW, DAY, state.BUILDING),
-    (state.BUILDING, NOW - timedelta(hours=23, minutes=59), DAY, state.BUILDING),
-    (state.BUILDING, NOW - DAY - timedelta(seconds=1), DAY, state.LOST),
-    (state.BUILDING, NOW - timedelta(days=30), DAY, state.LOST),
-    (state.BUILDING, NOW - timedelta(seconds=2), timedelta(seconds=1), state.LOST),
-    (state.BUILDING, NOW - timedelta(milliseconds=500), timedelta(seconds=1), state.BUILDING),
+    (BuildStatus.BUILDING, NOW, DAY, BuildStatus.BUILDING),
+    (BuildStatus.BUILDING, NOW - timedelta(hours=23, minutes=59), DAY, BuildStatus.BUILDING),
+    (BuildStatus.BUILDING, NOW - DAY - timedelta(seconds=1), DAY, BuildStatus.LOST),
+    (BuildStatus.BUILDING, NOW - timedelta(days=30), DAY, BuildStatus.LOST),
+    (BuildStatus.BUILDING, NOW - timedelta(seconds=2), timedelta(seconds=1), BuildStatus.LOST),
+    (
+        BuildStatus.BUILDING,
+        NOW - timedelta(milliseconds=500),
+        timedelta(seconds=1),
+        BuildStatus.BUILDING,
+    ),
     *[(s, NOW - timedelta(days=30), DAY, s) for s in FINAL],
 ]
 
 
-@pytest.mark.parametrize(("stored", "last_event_at", "timeout", "visible"), LOSS)
+@pytest.mark.parametrize(("stored", "last_event_at", "inactivity_timeout", "visible"), LOSS)
 def test_lost_is_derived_from_inactivity(
-    stored: str, last_event_at: datetime, timeout: timedelta, visible: str
+    stored: str, last_event_at: datetime, inactivity_timeout: timedelta, visible: str
 ) -> None:
-    assert state.visible_status(stored, last_event_at, NOW, timeout) == visible
-    assert state.is_lost(stored, last_event_at, NOW, timeout) is (visible == state.LOST)
+    assert state.visible_status(stored, last_event_at, NOW, inactivity_timeout) == visible
+    lost = visible == BuildStatus.LOST
+    assert state.is_lost(stored, last_event_at, NOW, inactivity_timeout) is lost
 
 
 # ---- through the API: what is stored, what is shown ------------------------------------
@@ -165,26 +178,36 @@ def test_a_canceled_end_is_stored_and_shown_as_cancelled(api: Api) -> None:
     assert pointers(body) == ["/status"]
 
 
-TINY_TIMEOUT = timedelta(seconds=1)  # p2's reads below must fit in it
+TIMEOUT = timedelta(hours=24)  # the default EXTCI_BUILD_INACTIVITY_TIMEOUT
 
 
 @pytest.fixture
-def quick_api(settings: Settings) -> Iterator[Api]:
-    """The app with a build inactivity timeout of one second."""
-    app = create_app(settings.model_copy(update={"build_inactivity_timeout": TINY_TIMEOUT}))
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def clocked_api(settings: Settings, clock: FakeClock) -> Iterator[Api]:
+    """The app on a clock the test advances: silence lasts as long as the test says."""
+    app = create_app(settings, clock=clock)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, app.state.runtime)
     app.state.runtime.close()
 
 
-def test_a_silent_build_is_shown_lost_but_stored_building(quick_api: Api) -> None:
-    api = quick_api
+def test_a_silent_build_is_shown_lost_but_stored_building(
+    clocked_api: Api, clock: FakeClock
+) -> None:
+    api = clocked_api
     api.component("orders-service")
     key = api.key("orders-service")
     h = api.token("viewer")
     assert api.send(ev.start("p1", "orders-service"), key).status_code == 200
     assert api.send(ev.start("p2", "orders-service"), key).status_code == 200
-    time.sleep(TINY_TIMEOUT.total_seconds() + 0.3)
+    clock.advance(TIMEOUT)
+    detail = api.client.get(f"{COMPONENT}/builds/p1", headers=h).json()
+    assert detail["status"] == "BUILDING"  # silent for exactly the timeout: not yet LOST
+    clock.advance(timedelta(seconds=1))
     assert api.send(ev.result("p2", ev.git_tag()), key).status_code == 200  # p2 speaks again
 
     detail = api.client.get(f"{COMPONENT}/builds/p1", headers=h).json()

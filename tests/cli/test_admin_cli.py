@@ -1,4 +1,5 @@
-"""The ``extci`` admin commands (management.md §3), run as real processes on each database."""
+"""The ``extci`` admin commands (management.md §3) on each database: in this process
+(tests/support/cli_batch.py), and a few as real processes (``Extci(..., process=True)``)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from extci.db import make_engine, make_session_factory, unit_of_work
 from extci.models import Base
 from tests.api.helpers import items
 from tests.conftest import SECRET, Api
+from tests.support import cli_batch
 from tests.support import events as ev
+from tests.support.cli_batch import Done
 from tests.support.databases import PG_ADMIN_URL, require_postgres
 
 CI_KEY = re.compile(r"^extci_ci_[0-9A-Za-z]{38}$")
@@ -27,7 +30,10 @@ SCRIPT = Path(sys.executable).parent / "extci"
 
 
 class Extci:
-    def __init__(self, database_url: str, data_dir: Path) -> None:
+    """``extci`` with its own database and data directory: run in this process, or with
+    ``process=True`` as a real process (the smoke tests of exit codes and the entry point)."""
+
+    def __init__(self, database_url: str, data_dir: Path, *, process: bool = False) -> None:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("EXTCI_")}
         self.env |= {
             "EXTCI_DATABASE_URL": database_url,
@@ -35,10 +41,13 @@ class Extci:
             "EXTCI_SECRET_KEY": SECRET,
         }
         self.cwd = data_dir
+        self.process = process
 
-    def __call__(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def __call__(self, *args: str, stdin: str | None = None) -> Done:
+        if not self.process:
+            return cli_batch.run(args, env=self.env, cwd=self.cwd, stdin=stdin or "")
         command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "extci.cli.main"]
-        return subprocess.run(
+        done = subprocess.run(
             [*command, *args],
             input=stdin if stdin is not None else "",
             capture_output=True,
@@ -47,6 +56,7 @@ class Extci:
             cwd=self.cwd,
             timeout=120,
         )
+        return Done(list(args), done.returncode, done.stdout, done.stderr)
 
     def ok(self, *args: str, stdin: str | None = None) -> str:
         done = self(*args, stdin=stdin)
@@ -89,7 +99,7 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
-    run = Extci(f"sqlite:///{tmp_path / 'x.db'}", tmp_path)
+    run = Extci(f"sqlite:///{tmp_path / 'x.db'}", tmp_path, process=True)  # a real exit code
     done = run("users", "create", "bob", "--role", "god")
     assert done.returncode == 2
     assert "invalid choice" in done.stderr
@@ -99,7 +109,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 def test_db_upgrade_builds_an_empty_sqlite_database(tmp_path: Path) -> None:
     target = tmp_path / "fresh.db"
-    run = Extci(f"sqlite:///{target}", tmp_path)
+    run = Extci(f"sqlite:///{target}", tmp_path, process=True)  # the entry point, for real
     done = run("db", "upgrade")
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
@@ -212,7 +222,10 @@ def test_unknown_component_is_a_readable_error(extci: Extci) -> None:
 # ---- users and tokens -----------------------------------------------------------------
 
 
-def test_users_create_prints_the_generated_password_alone(extci: Extci, database_url: str) -> None:
+def test_users_create_prints_the_generated_password_alone(
+    database_url: str, tmp_path: Path
+) -> None:
+    extci = Extci(database_url, tmp_path, process=True)  # stdout and exit codes of a process
     done = extci("users", "create", "carol", "--role", "editor")
     assert done.returncode == 0, done.stderr
     out = lines(done.stdout)

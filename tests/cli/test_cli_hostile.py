@@ -1,5 +1,5 @@
 """What a hostile pipeline or a slip of the keyboard makes of the ``extci`` admin commands
-(issue 8, findings 7 and 9), run as real processes on SQLite and on PostgreSQL: stored text
+(issue 8, findings 7 and 9), run on SQLite and on PostgreSQL: stored text
 reaches the terminal with its control characters escaped, and a far-future expiry is a
 one-line error, not a traceback."""
 

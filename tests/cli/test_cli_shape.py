@@ -8,9 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from extci.cli import completion
-from extci.cli.local import routes
+from extci.cli.errors import ApiError
+from extci.cli.local import LocalApi, routes
 from extci.cli.main import build_parser
+from extci.config import Settings
 from tests.conftest import Api
 
 SCRIPT = Path(sys.executable).parent / "extci"
@@ -30,6 +34,26 @@ def test_the_local_api_has_every_route_of_the_server(api: Api) -> None:
         for method in route.methods
     }
     assert local == served
+
+
+def test_the_local_api_pages_a_list_as_the_server_does(api: Api, settings: Settings) -> None:
+    for component in ("a-app", "b-app", "c-app"):
+        api.component(component)
+    viewer = api.token("viewer")
+    served = api.client.get("/api/v1/components", params={"limit": 2}, headers=viewer).json()
+    local = LocalApi.open(settings)
+    try:
+        first = local.call("GET", "/components", query={"limit": 2})
+        rest = local.call("GET", "/components", query={"cursor": first["nextCursor"]})
+        with pytest.raises(ApiError) as refused:
+            local.call("GET", "/components", query={"limit": 0})
+    finally:
+        local.close()
+    assert first == served
+    assert [c["id"] for c in first["items"] + rest["items"]] == ["c-app", "b-app", "a-app"]
+    assert rest["nextCursor"] is None
+    answer = api.client.get("/api/v1/components", params={"limit": 0}, headers=viewer)
+    assert refused.value.problem["errors"] == answer.json()["errors"]
 
 
 def test_help_and_remote_commands_import_no_server_code(tmp_path: Path) -> None:

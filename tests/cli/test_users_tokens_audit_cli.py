@@ -1,5 +1,5 @@
 """``extci users deactivate|activate|list``, ``extci tokens list|delete --user`` and
-``extci audit list``, run as real processes on each database (issue 8)."""
+``extci audit list``, on each database (issue 8), in this process (tests/support/cli_batch.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The field tables of docs/webhook.md, generated from the models the server validates
-every event with (``extci.ingest.events``), so the page cannot drift from the code.
+every event with (``extci.ingest.events``, whose result items come from the registry
+``extci.builds.result_types``, as do their labels), so the page cannot drift from the code.
 
 ``EXTCI_WRITE_DOCS=1 pytest tests/docs`` rewrites the tables in place; without it the test
 fails when they differ.
@@ -14,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from extci.builds import result_types
 from extci.ingest import events as ev
 
 BEGIN = "<!-- BEGIN generated field tables: tests/docs/webhook_tables.py -->"
@@ -76,13 +78,8 @@ def generate() -> str:
         out += [f"#### `{type_name}`", "", *table(model), ""]
     intro = 'Every item has `type` and `"version": "v1"`; the other fields by type:'
     out += ["#### Result items (`payload`)", "", intro, ""]
-    item_types = typing.get_args(typing.get_args(ev.AnyResultItem)[0])
-    assert [typing.get_args(t.model_fields["type"].annotation)[0] for t in item_types] == list(
-        ev.RESULT_TYPES
-    )
-    out += ["| `type` | Fields (required unless marked optional) |", "|---|---|"]
-    for item in item_types:
-        type_name = typing.get_args(item.model_fields["type"].annotation)[0]
+    out += ["| `type` | What | Fields (required unless marked optional) |", "|---|---|---|"]
+    for type_name, item in ev.ITEM_MODELS.items():
         parts = []
         for name, info in item.model_fields.items():
             wire = info.alias or name
@@ -90,6 +87,7 @@ def generate() -> str:
                 continue
             optional = "" if info.is_required() else " (optional)"
             parts.append(f"`{wire}`{optional}: {describe(info)}")
-        out.append(f"| `{type_name}` | {'; '.join(parts)} |")
+        label = result_types.BY_NAME[type_name].label
+        out.append(f"| `{type_name}` | {label} | {'; '.join(parts)} |")
     out += ["", END]
     return "\n".join(out)

@@ -20,6 +20,7 @@ def test_the_zipapp_is_the_reporter_alone_and_built_the_same_every_time() -> Non
     assert "__main__.py" in names
     assert "extci/reporter/cli.py" in names
     assert {n.split("/")[1] for n in names if n.count("/") >= 2} == {"reporter"}
+    assert {n for n in names if n.count("/") == 1} == {"extci/__init__.py", "extci/durations.py"}
     assert not [n for n in names if "__pycache__" in n]
 
 

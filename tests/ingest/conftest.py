@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from extci.app import create_app
+from extci.clock import Clock
 from extci.config import Settings
 from tests.support.api import Api
 
@@ -22,17 +23,18 @@ MakeApi = Callable[..., Api]
 
 @pytest.fixture
 def make_api(settings: Settings) -> Iterator[MakeApi]:
-    """``make_api(**overrides)``: another app on the test's database, with other settings."""
+    """``make_api(**overrides)``: another app on the test's database, with other settings
+    (``clock=``: a :class:`tests.fake_clock.FakeClock` instead of the system's)."""
     with ExitStack() as stack:
 
-        def make(**overrides: Any) -> Api:
+        def make(*, clock: Clock | None = None, **overrides: Any) -> Api:
             base = {
                 "database_url": settings.database_url,
                 "data_dir": settings.data_dir,
                 "secret_key": settings.secret_key,
                 "create_admin": False,
             }
-            app = create_app(Settings(**{**base, **overrides}))
+            app = create_app(Settings(**{**base, **overrides}), clock=clock)
             stack.callback(app.state.runtime.close)  # after the client has closed
             client = stack.enter_context(TestClient(app, raise_server_exceptions=False))
             return Api(client, app.state.runtime)

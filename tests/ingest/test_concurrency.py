@@ -36,7 +36,7 @@ class LiveServer:
     def component(self, component_id: str, kind: str = "application-component") -> str:
         factories.make_component(self.runtime.sessions, component_id, kind)
         return factories.make_key(
-            self.runtime.sessions, self.runtime.settings.secret, component_id
+            self.runtime.sessions, self.runtime.settings.hmac_key, component_id
         )[1]
 
     def send(self, client: httpx.Client, event: dict[str, Any], key: str) -> httpx.Response:
@@ -92,7 +92,7 @@ def live(settings: Settings) -> Iterator[LiveServer]:
         assert thread.is_alive(), "uvicorn did not start"
         assert time.monotonic() < deadline, "uvicorn did not start in time"
         time.sleep(0.02)
-    token = factories.make_user(runtime.sessions, runtime.settings.secret, "viewer", "viewer")
+    token = factories.make_user(runtime.sessions, runtime.settings.hmac_key, "viewer", "viewer")
     try:
         yield LiveServer(f"http://127.0.0.1:{port}", runtime, {"Authorization": f"Bearer {token}"})
     finally:
@@ -121,7 +121,7 @@ def test_fifty_identical_starts_make_one_build(live: LiveServer) -> None:
 
     def start(_: int) -> tuple[int, dict[str, Any]]:
         with live.client() as client:
-            r = live.send(client, event, key)
+            r = live.send_like_ci(client, event, key)
             return r.status_code, r.json()
 
     answers = together(50, start)
@@ -234,7 +234,7 @@ def test_concurrent_identical_results_are_stored_once(live: LiveServer) -> None:
 
     def send(_: int) -> int:
         with live.client() as client:
-            return live.send(client, event, key).status_code
+            return live.send_like_ci(client, event, key).status_code
 
     assert together(30, send) == [200] * 30
     detail = live.detail("comp", "p1")
@@ -251,7 +251,7 @@ def test_concurrent_conflicting_ends_have_one_winner(live: LiveServer) -> None:
 
     def end(i: int) -> tuple[str, int, dict[str, Any]]:
         with live.client() as client:
-            r = live.send(client, ev.end("p1", outcomes[i]), key)
+            r = live.send_like_ci(client, ev.end("p1", outcomes[i]), key)
             return outcomes[i], r.status_code, r.json()
 
     answers = together(20, end)
@@ -276,8 +276,10 @@ def test_results_racing_the_end_are_either_stored_or_refused(live: LiveServer) -
     def send(i: int) -> tuple[int, int]:
         with live.client() as client:
             if i == 10:
-                return i, live.send(client, ev.end("p1", "FAILED"), key).status_code
-            return i, live.send(client, ev.result("p1", ev.git_tag(f"v{i}")), key).status_code
+                return i, live.send_like_ci(client, ev.end("p1", "FAILED"), key).status_code
+            return i, live.send_like_ci(
+                client, ev.result("p1", ev.git_tag(f"v{i}")), key
+            ).status_code
 
     answers = together(20, send)
     assert all(code in (200, 409) for _, code in answers), answers

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
+from extci.builds import result_types
+from extci.builds.result_types import Value
 from tests.ingest.conftest import MakeApi, build_detail, set_pointer
+from tests.ingest.items import item
 from tests.support import events as ev
 from tests.support.api import Api
 from tests.support.problems import pointers, problem
@@ -31,6 +34,9 @@ def result_with(item: dict[str, Any]) -> dict[str, Any]:
     return ev.result("p1", item)
 
 
+# The limit on each kind of result field (a digest has its pattern instead).
+LIMIT_OF = {Value.TEXT: "string", Value.LOCATION: "url", Value.WEB_URL: "url"}
+
 # (name, event factory, pointer, kind of limit)
 FIELDS: list[tuple[str, Any, str, str]] = [
     ("start.pipelineId", start2, "/pipelineId", "id"),
@@ -39,40 +45,20 @@ FIELDS: list[tuple[str, Any, str, str]] = [
     ("end.pipelineId", lambda: ev.end("p1"), "/pipelineId", "id"),
     ("start.buildVersion", start2, "/buildVersion", "version"),
     ("start.dashboardUrl", start2, "/dashboardUrl", "url"),
-    (
-        "git-revision.repositoryUrl",
-        lambda: result_with(ev.git_revision()),
-        "/payload/0/repositoryUrl",
-        "url",
-    ),
-    ("code-quality.url", lambda: result_with(ev.code_quality()), "/payload/0/url", "url"),
-    ("link.url", lambda: result_with(ev.link()), "/payload/0/url", "url"),
-    *[
-        (
-            f"{t}.repositoryUrl",
-            (lambda t=t: result_with(ev.artifact(t))),
-            "/payload/0/repositoryUrl",
-            "url",
-        )
-        for t in ("container", "helm", "maven", "npm", "nuget")
-    ],
     ("start.actor.username", start2, "/actor/username", "string"),
     ("start.actor.fullname", start2, "/actor/fullname", "string"),
     ("start.pipelineName", lambda: {**start2(), "pipelineName": "x"}, "/pipelineName", "string"),
-    ("git-revision.branch", lambda: result_with(ev.git_revision()), "/payload/0/branch", "string"),
-    (
-        "git-revision.commitSha",
-        lambda: result_with(ev.git_revision()),
-        "/payload/0/commitSha",
-        "string",
-    ),
-    ("git-tag.tag", lambda: result_with(ev.git_tag()), "/payload/0/tag", "string"),
-    ("code-quality.system", lambda: result_with(ev.code_quality()), "/payload/0/system", "string"),
-    ("link.name", lambda: result_with(ev.link()), "/payload/0/name", "string"),
+    # Every field of every result type with a length limit, from the registry.
     *[
-        (f"{t}.{f}", (lambda t=t: result_with(ev.artifact(t))), f"/payload/0/{f}", "string")
-        for t in ("container", "helm", "maven", "npm", "nuget")
-        for f in ("artifactPath", "artifactVersion")
+        (
+            f"{t.name}.{f.wire}",
+            (lambda t=t: result_with(item(t.name))),
+            f"/payload/0/{f.wire}",
+            LIMIT_OF[f.value],
+        )
+        for t in result_types.TYPES
+        for f in t.fields
+        if f.required and f.value in LIMIT_OF
     ],
 ]
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
-from extci.db import unit_of_work
-from extci.ingest.models import RateWindow
+from tests.fake_clock import FakeClock
 from tests.ingest.conftest import MakeApi
 from tests.support import events as ev
 
@@ -37,17 +34,20 @@ def test_two_servers_share_one_budget_on_postgresql_and_sqlite_counts_per_proces
         assert remaining == ["3", "3", "2", "2", "1", "1"]
 
 
-def test_a_new_window_starts_after_a_minute_on_postgresql(make_api: MakeApi) -> None:
-    api = make_api(rate_limit_per_minute=1)
+def test_a_new_window_starts_after_a_minute(make_api: MakeApi) -> None:
+    """In memory (SQLite, the default) and in the shared table (PostgreSQL) alike."""
+    clock = FakeClock()
+    api = make_api(rate_limit_per_minute=1, clock=clock)
     api.component("comp")
     key = api.key("comp")
     assert api.send(ev.start("p1", "comp"), key).status_code == 200
     assert api.send(ev.start("p2", "comp"), key).status_code == 429
-    if api.runtime.engine.dialect.name != "postgresql":
-        return  # the in-memory window is covered by the 429 tests of test_responses.py
-    with unit_of_work(api.runtime.sessions, write=True) as session:
-        window = session.execute(select(RateWindow)).scalar_one()  # the one key's window
-        window.window_start -= timedelta(minutes=1)
+    clock.advance(timedelta(seconds=59))
+    r = api.send(ev.start("p2", "comp"), key)
+    assert r.status_code == 429, r.text
+    assert r.headers["retry-after"] == r.headers["x-ratelimit-reset"] == "1"
+    clock.advance(timedelta(seconds=1))
     r = api.send(ev.start("p2", "comp"), key)
     assert r.status_code == 200, r.text
     assert r.headers["x-ratelimit-remaining"] == "0"
+    assert r.headers["x-ratelimit-reset"] == "60"

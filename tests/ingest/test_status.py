@@ -3,33 +3,25 @@ completeness rule per component kind; every result type of §2.2 and ``digest``.
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import update
 
+from extci.builds import result_types
 from extci.builds.models import Build
 from extci.clock import utcnow
 from extci.db import unit_of_work
+from tests.fake_clock import FakeClock
 from tests.ingest.conftest import MakeApi, build_detail, history, stored_results
+from tests.ingest.items import DIGEST, item
 from tests.support import events as ev
 from tests.support.api import Api
 from tests.support.problems import pointers, problem
 
 APP = "application-component"
 LIB = "library"
-DIGEST = "sha256:" + "ab12" * 16
-
-
-def item(kind: str) -> dict[str, Any]:
-    return {
-        "git-revision": ev.git_revision,
-        "git-tag": ev.git_tag,
-        "code-quality": ev.code_quality,
-        "link": ev.link,
-    }.get(kind, lambda: ev.artifact(kind))()
 
 
 def run(api: Api, kind: str, types: list[str], end: str = "SUCCESSFUL") -> tuple[int, str]:
@@ -125,27 +117,8 @@ def test_failed_and_canceled_are_not_checked(
 
 # ---- every result type (§2.2) and digest -----------------------------------------------
 
-ALL_TYPES = [
-    "git-revision",
-    "git-tag",
-    "code-quality",
-    "container",
-    "helm",
-    "maven",
-    "npm",
-    "nuget",
-    "link",
-]
-REQUIRED_FIELDS = {
-    "git-revision": ["repositoryUrl", "branch", "commitSha"],
-    "git-tag": ["tag"],
-    "code-quality": ["system", "url"],
-    "link": ["name", "url"],
-    **{
-        t: ["repositoryUrl", "artifactPath", "artifactVersion"]
-        for t in ("container", "helm", "maven", "npm", "nuget")
-    },
-}
+ALL_TYPES = list(result_types.NAMES)
+REQUIRED_FIELDS = {t.name: [f.wire for f in t.fields if f.required] for t in result_types.TYPES}
 
 
 @pytest.fixture
@@ -255,12 +228,14 @@ def test_default_inactivity_timeout_is_24_hours(api: Api, running: str) -> None:
 
 
 def test_inactivity_timeout_is_configurable(make_api: MakeApi) -> None:
-    api = make_api(build_inactivity_timeout="1s")
+    clock = FakeClock()
+    api = make_api(build_inactivity_timeout="10m", clock=clock)
     api.component("comp")
     key = api.key("comp")
     api.send(ev.start("p1", "comp"), key)
+    clock.advance(timedelta(minutes=10))
     assert build_detail(api, "comp", "p1")["status"] == "BUILDING"
-    time.sleep(1.3)
+    clock.advance(timedelta(seconds=1))
     assert build_detail(api, "comp", "p1")["status"] == "LOST"
     # A retried start reports what the build looks like now.
     r = api.send(ev.start("p1", "comp"), key)

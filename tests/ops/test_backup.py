@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from extci.app import create_app
 from extci.cli.errors import ExitCode
 from extci.cli.main import main as extci
-from extci.config import Settings
+from extci.config import Settings, create_secret_key
 from extci.db import make_engine, make_session_factory
 from tests.support import events as ev
 from tests.support import factories
@@ -68,7 +68,8 @@ def test_backup_under_load_and_restore(
     data.mkdir()
     database_url = sqlite_template.fresh(data)
     settings = Settings(data_dir=data, database_url=database_url)
-    secret = settings.secret  # generated into data/secret_key, as a first start would
+    create_secret_key(settings)  # into data/secret_key, as a first start does
+    secret = settings.hmac_key
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
     token = factories.make_user(sessions, secret, "admin", "admin")

@@ -52,9 +52,9 @@ def test_rotating_the_secret_key_invalidates_keys_and_tokens_not_passwords(
     try:
         with TestClient(old):
             sessions = old.state.runtime.sessions
-            token = factories.make_user(sessions, settings.secret, "admin", "admin")
+            token = factories.make_user(sessions, settings.hmac_key, "admin", "admin")
             factories.make_component(sessions, "orders")
-            key = factories.make_key(sessions, settings.secret, "orders")[1]
+            key = factories.make_key(sessions, settings.hmac_key, "orders")[1]
     finally:
         old.state.runtime.close()
     rotated = create_app(

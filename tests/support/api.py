@@ -26,7 +26,7 @@ class Api:
 
     @property
     def secret(self) -> bytes:
-        return self.runtime.settings.secret
+        return self.runtime.settings.hmac_key
 
     def token(self, role: str = "admin", username: str | None = None) -> dict[str, str]:
         token = factories.make_user(self.runtime.sessions, self.secret, username or role, role)

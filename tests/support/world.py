@@ -110,7 +110,10 @@ class World:
 
     def key(self, component_id: str = "alpha", *, suspended: bool = False) -> tuple[int, str]:
         key_id, secret = factories.make_key(
-            self.runtime.sessions, self.runtime.settings.secret, component_id, name=self.unique("k")
+            self.runtime.sessions,
+            self.runtime.settings.hmac_key,
+            component_id,
+            name=self.unique("k"),
         )
         if suspended:
             path = f"/api/v1/components/{component_id}/ci-keys/{key_id}/suspend"
@@ -122,7 +125,7 @@ class World:
         reached: the sender refuses the private address it names)."""
         subscription_id, _secret = factories.make_webhook(
             self.runtime.sessions,
-            self.runtime.settings.secret,
+            self.runtime.settings.hmac_key,
             component_id,
             url=f"http://10.255.0.1/{self.unique('hook')}",
             events=("build.started",),
@@ -137,7 +140,7 @@ class World:
     def make_user(self, username: str, role: str) -> str:
         """A user (password ``factories.PASSWORD``) with a token, which is returned."""
         token = factories.make_user(
-            self.runtime.sessions, self.runtime.settings.secret, username, role
+            self.runtime.sessions, self.runtime.settings.hmac_key, username, role
         )
         self._tokens[username] = token
         return token
@@ -164,7 +167,7 @@ class World:
         with unit_of_work(self.runtime.sessions, write=True) as session:
             user = accounts_repository.user_by_name(session, username)
             assert user is not None
-            new = accounts.start_web_session(session, self.runtime.settings.secret, user)
+            new = accounts.start_web_session(session, self.runtime.settings.hmac_key, user)
         return WebSession(new.cookie, new.csrf_token)
 
     def open_build(self, component_id: str = "alpha") -> str:
@@ -252,7 +255,7 @@ class World:
 def populate(world: World) -> World:
     """Two external components with a key each and one build, the users and their
     sessions, and the deactivated admin (when the API can deactivate)."""
-    secret = world.runtime.settings.secret
+    secret = world.runtime.settings.hmac_key
     sessions = world.runtime.sessions
     for component_id in ("alpha", "beta"):
         factories.make_component(sessions, component_id)

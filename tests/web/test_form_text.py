@@ -58,7 +58,7 @@ def test_a_lone_surrogate_in_a_signed_in_form_is_refused(api: Api) -> None:
         refused = api.client.post(path, content=body, headers=headers, follow_redirects=False)
         assert refused.status_code == 400, (path, refused.text)
     with unit_of_work(api.runtime.sessions) as session:
-        assert keys.listing(session, "orders").items == []
+        assert keys.list_keys(session, "orders").items == []
     listed = api.client.get("/components")
     assert "other" not in listed.text
 
@@ -79,4 +79,4 @@ def test_a_key_expiry_past_year_9999_in_utc_is_a_form_error(api: Api, expires: s
     assert refused.status_code == 400, refused.text
     assert "years 1-9999 in UTC" in refused.text
     with unit_of_work(api.runtime.sessions) as session:
-        assert keys.listing(session, "orders").items == []
+        assert keys.list_keys(session, "orders").items == []

@@ -136,7 +136,7 @@ def test_a_key_expiring_on_a_day_works_through_that_day(api: Api) -> None:
     )
     assert created.status_code == 200
     with unit_of_work(api.runtime.sessions) as session:
-        (key,) = keys.listing(session, "orders").items
+        (key,) = keys.list_keys(session, "orders").items
         assert key.expires_at == datetime(2999, 2, 1, tzinfo=UTC)
 
 

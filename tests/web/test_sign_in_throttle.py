@@ -183,7 +183,7 @@ def test_processes_sharing_postgresql_share_one_count(
         create_admin=False,
     )
     apps = [create_app(settings), create_app(settings)]
-    factories.make_user(apps[0].state.runtime.sessions, settings.secret, "editor", "editor")
+    factories.make_user(apps[0].state.runtime.sessions, settings.hmac_key, "editor", "editor")
     clients = [from_address(app, ATTACKER) for app in apps]
     tokens = [sign_in_form(client) for client in clients]
     go = threading.Barrier(30)

@@ -10,6 +10,7 @@ from fastapi import BackgroundTasks, Depends, Request
 
 from extci.accounts import service
 from extci.accounts.models import User
+from extci.accounts.roles import Role
 from extci.audit.service import Actor
 from extci.clientaddr import client_address
 from extci.db import unit_of_work
@@ -37,7 +38,7 @@ def _stamp_token(runtime: Runtime, token_id: int) -> None:
 def current_user(
     request: Request, session: SessionDep, runtime: RuntimeDep, background: BackgroundTasks
 ) -> User:
-    secret = runtime.settings.secret
+    secret = runtime.settings.hmac_key
     authorization = request.headers.get("authorization")
     if authorization:
         scheme, _, credentials = authorization.partition(" ")
@@ -79,6 +80,6 @@ def request_actor(request: Request, user: CurrentUser) -> Actor:
 
 ActorDep = Annotated[Actor, Depends(request_actor)]
 
-Viewer = Annotated[User, Depends(role("viewer"))]
-Editor = Annotated[User, Depends(role("editor"))]
-Admin = Annotated[User, Depends(role("admin"))]
+Viewer = Annotated[User, Depends(role(Role.VIEWER))]
+Editor = Annotated[User, Depends(role(Role.EDITOR))]
+Admin = Annotated[User, Depends(role(Role.ADMIN))]

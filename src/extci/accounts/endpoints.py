@@ -16,8 +16,7 @@ from extci.accounts.schemas import (
     UserPatch,
 )
 from extci.dependencies import SessionDep, SettingsDep
-from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import CursorQuery, LimitQuery, PageOut
+from extci.schemas import PageOut, Paging, PagingQuery
 
 router = APIRouter(tags=["accounts"])
 
@@ -36,25 +35,19 @@ def create_token(
     actor: ActorDep,
 ) -> TokenCreated:
     new = service.create_token(
-        session, settings.secret, user, name=body.name, expires_at=body.expires_at, actor=actor
+        session, settings.hmac_key, user, name=body.name, expires_at=body.expires_at, actor=actor
     )
     return TokenCreated(**TokenOut.model_validate(new.token).model_dump(), token=new.secret)
 
 
 @router.get("/tokens", response_model=PageOut[TokenOut])
-def list_tokens(
-    session: SessionDep,
-    user: CurrentUser,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
-) -> PageOut[TokenOut]:
-    return _token_page(session, user, cursor, limit)
+def list_tokens(session: SessionDep, user: CurrentUser, paging: PagingQuery) -> PageOut[TokenOut]:
+    return _token_page(session, user, paging)
 
 
-def _token_page(session: Session, user: User, cursor: str | None, limit: int) -> PageOut[TokenOut]:
-    page = service.list_tokens(session, user, cursor=cursor, limit=limit)
-    items = [TokenOut.model_validate(t) for t in page.items]
-    return PageOut(items=items, next_cursor=page.next_cursor)
+def _token_page(session: Session, user: User, paging: Paging) -> PageOut[TokenOut]:
+    page = service.list_tokens(session, user, cursor=paging.cursor, limit=paging.limit)
+    return PageOut.of(page, TokenOut.model_validate)
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
@@ -66,15 +59,9 @@ def delete_token(
 
 
 @router.get("/users", response_model=PageOut[UserOut])
-def list_users(
-    session: SessionDep,
-    _admin: Admin,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
-) -> PageOut[UserOut]:
-    page = service.list_users(session, cursor=cursor, limit=limit)
-    items = [UserOut.model_validate(u) for u in page.items]
-    return PageOut(items=items, next_cursor=page.next_cursor)
+def list_users(session: SessionDep, _admin: Admin, paging: PagingQuery) -> PageOut[UserOut]:
+    page = service.list_users(session, cursor=paging.cursor, limit=paging.limit)
+    return PageOut.of(page, UserOut.model_validate)
 
 
 @router.post("/users", status_code=201, response_model=UserCreated)
@@ -102,13 +89,9 @@ def patch_user(
 
 @router.get("/users/{username}/tokens", response_model=PageOut[TokenOut])
 def list_user_tokens(
-    session: SessionDep,
-    username: str,
-    _admin: Admin,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
+    session: SessionDep, username: str, _admin: Admin, paging: PagingQuery
 ) -> PageOut[TokenOut]:
-    return _token_page(session, service.get_user(session, username), cursor, limit)
+    return _token_page(session, service.get_user(session, username), paging)
 
 
 @router.delete("/users/{username}/tokens/{token_id}", status_code=204)

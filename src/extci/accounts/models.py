@@ -5,14 +5,14 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 
+from extci.accounts.roles import Role
+from extci.constraints import one_of
 from extci.db import Base, UTCDateTime
-
-ROLES = ("viewer", "editor", "admin")
 
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('viewer', 'editor', 'admin')", name="role"),)
+    __table_args__ = (CheckConstraint(one_of("role", Role), name="role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

@@ -8,7 +8,8 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from extci.accounts.models import PersonalAccessToken, User, WebSession
-from extci.db import newest_first
+from extci.accounts.roles import Role
+from extci.queries import newest_first
 
 
 def user_by_name(session: Session, username: str) -> User | None:
@@ -36,7 +37,7 @@ def count_users(session: Session) -> int:
 def count_active_admins_locked(session: Session) -> int:
     """How many active admins there are, locking their rows (PostgreSQL) so that two
     concurrent demotions or deactivations cannot both see "another admin remains"."""
-    stmt = select(User.id).where(User.role == "admin", User.active.is_(True)).with_for_update()
+    stmt = select(User.id).where(User.role == Role.ADMIN, User.active.is_(True)).with_for_update()
     return len(session.execute(stmt).all())
 
 

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import StrictBool, StringConstraints
 
+from extci.accounts.roles import Role
 from extci.accounts.service import MIN_PASSWORD, USERNAME
-from extci.schemas import UNICODE_TEXT, ApiModel, Name, UtcDatetime
+from extci.schemas import UNICODE_TEXT, ApiModel, Name, OneOf, UtcDatetime
 
-Role = Literal["viewer", "editor", "admin"]
+RoleIn = Annotated[str, OneOf(Role)]
 # As the server enforces them (accounts.service), so the OpenAPI document says so too.
 Username = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=USERNAME.pattern), UNICODE_TEXT
@@ -25,7 +26,7 @@ class UserOut(ApiModel):
 
 class UserCreate(ApiModel):
     username: Username
-    role: Role
+    role: RoleIn
     password: Password | None = None
 
 
@@ -34,7 +35,7 @@ class UserCreated(UserOut):
 
 
 class UserPatch(ApiModel):
-    role: Role | None = None
+    role: RoleIn | None = None
     password: Password | None = None
     # false: tokens answer 401, sessions end, sign-in refused. Strict: 0 and "no" are no booleans.
     active: StrictBool | None = None

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from extci import security
 from extci.accounts import repository
-from extci.accounts.models import ROLES, PersonalAccessToken, User, WebSession
+from extci.accounts.models import PersonalAccessToken, User, WebSession
+from extci.accounts.roles import Role
 from extci.audit.models import AuditAction
 from extci.audit.service import Actor, record
 from extci.clock import utcnow
@@ -29,7 +30,7 @@ DEACTIVATED = "This account is deactivated. Ask an administrator to reactivate i
 
 
 def role_at_least(role: str, needed: str) -> bool:
-    return ROLES.index(role) >= ROLES.index(needed)
+    return Role(role).at_least(Role(needed))
 
 
 def require_role(user: User, needed: str) -> None:
@@ -38,10 +39,10 @@ def require_role(user: User, needed: str) -> None:
 
 
 def _validate_role(role: str) -> None:
-    if role not in ROLES:
+    if role not in list(Role):
         raise ValidationFailed(
             f"Unknown role {role!r}.",
-            errors=[FieldError("/role", "must be one of: " + ", ".join(ROLES))],
+            errors=[FieldError("/role", "must be one of: " + ", ".join(Role))],
         )
 
 
@@ -123,9 +124,9 @@ def update_user(
     new_role = user.role if role is None else role
     new_active = user.active if active is None else active
     if (
-        user.role == "admin"
+        user.role == Role.ADMIN
         and user.active
-        and not (new_role == "admin" and new_active)
+        and not (new_role == Role.ADMIN and new_active)
         and repository.count_active_admins_locked(session) <= 1
     ):
         raise Conflict(
@@ -162,7 +163,7 @@ def ensure_first_admin(session: Session) -> str | None:
         return None
     try:
         with session.begin_nested():
-            created = create_user(session, "admin", "admin", actor=Actor.system())
+            created = create_user(session, "admin", Role.ADMIN, actor=Actor.system())
     except IntegrityError:
         return None
     return created.password
@@ -173,7 +174,7 @@ def check_password(session: Session, username: str, password: str) -> User | Non
     tells a deactivated user so only after the right password (see ``DEACTIVATED``)."""
     user = repository.user_by_name(session, username)
     if user is None:
-        security.verify_password(security.DUMMY_PASSWORD_HASH, password)
+        security.verify_password(security.dummy_password_hash(), password)
         return None
     return user if security.verify_password(user.password_hash, password) else None
 

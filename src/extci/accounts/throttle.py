@@ -205,5 +205,5 @@ def sign_in_throttle_for(
 ) -> SignInThrottle:
     limits = (settings.sign_in_failures_per_user, settings.sign_in_failures_per_address)
     if dialect == "postgresql":
-        return DatabaseSignInThrottle(sessions, settings.secret, *limits, settings.sign_in_window)
+        return DatabaseSignInThrottle(sessions, settings.hmac_key, *limits, settings.sign_in_window)
     return MemorySignInThrottle(*limits, settings.sign_in_window)

@@ -7,8 +7,7 @@ from extci.audit import service
 from extci.audit.models import AuditAction
 from extci.audit.schemas import AuditEntryOut
 from extci.dependencies import SessionDep
-from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import CursorQuery, LimitQuery, PageOut, SearchQuery
+from extci.schemas import PageOut, PagingQuery, SearchQuery
 
 router = APIRouter(tags=["audit"])
 
@@ -17,14 +16,18 @@ router = APIRouter(tags=["audit"])
 def list_audit_entries(
     session: SessionDep,
     _admin: Admin,
+    *,
     component: SearchQuery = None,
     actor: SearchQuery = None,
     action: AuditAction | None = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
+    paging: PagingQuery,
 ) -> PageOut[AuditEntryOut]:
-    page = service.listing(
-        session, component_id=component, actor=actor, action=action, cursor=cursor, limit=limit
+    page = service.list_entries(
+        session,
+        component_id=component,
+        actor=actor,
+        action=action,
+        cursor=paging.cursor,
+        limit=paging.limit,
     )
-    items = [AuditEntryOut.model_validate(e) for e in page.items]
-    return PageOut(items=items, next_cursor=page.next_cursor)
+    return PageOut.of(page, AuditEntryOut.model_validate)

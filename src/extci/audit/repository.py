@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from extci.audit.models import AuditEntry
-from extci.db import newest_first
+from extci.queries import newest_first
 
 
 def add(session: Session, entry: AuditEntry) -> None:

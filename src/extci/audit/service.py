@@ -72,7 +72,7 @@ def parse_action(value: str | None) -> AuditAction | None:
         ) from None
 
 
-def listing(
+def list_entries(
     session: Session,
     *,
     component_id: str | None = None,

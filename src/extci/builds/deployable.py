@@ -11,16 +11,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from extci.builds import repository, state
+from extci.builds import repository
 from extci.builds.models import BuildResult
+from extci.builds.result_types import Need, meeting
 from extci.builds.service import BuildView, view
+from extci.builds.state import BuildStatus
 from extci.components import service as components
 from extci.errors import FieldError, NotFound, ValidationFailed
 from extci.validation import search_text
 
-PACKAGE_TYPES = ("maven", "npm", "nuget")
-GIT_TYPES = ("git-revision", "git-tag")
-COORDINATE_TYPES = ("container", "helm", *GIT_TYPES, *PACKAGE_TYPES)
+PACKAGE_TYPES = meeting(Need.PACKAGE)
+COORDINATE_TYPES = meeting(Need.CONTAINER, Need.HELM, Need.GIT, Need.PACKAGE)
 # A build holds up to 1,000 results; its coordinates are the first of these in arrival order.
 MAX_COORDINATES = 200
 # Schemes a registry URL may carry that an image reference never does.
@@ -59,7 +60,7 @@ class Chart:
 
 @dataclass(frozen=True)
 class Package:
-    type: str  # maven, npm, nuget
+    type: str  # a result type that meets Need.PACKAGE: maven, npm, nuget
     repository: str
     name: str
     version: str
@@ -166,7 +167,12 @@ def _check(query: Query) -> None:
 
 
 def newest(
-    session: Session, component_id: str, query: Query, *, now: datetime, timeout: timedelta
+    session: Session,
+    component_id: str,
+    query: Query,
+    *,
+    now: datetime,
+    inactivity_timeout: timedelta,
 ) -> Deployable:
     """The newest deployable build matching ``query``, or NotFound saying what was asked."""
     component = components.get(session, component_id)
@@ -183,8 +189,8 @@ def newest(
         raise NotFound(
             f"Component {component_id!r} has no deployable build"
             + (f" {asked}" if asked else "")
-            + f": none is {state.SUCCESSFUL} (INCOMPLETE builds miss a required result "
-            "and are not deployable)."
+            + f": none is {BuildStatus.SUCCESSFUL} ({BuildStatus.INCOMPLETE} builds miss a "
+            "required result and are not deployable)."
         )
     rows = repository.results_of_types(session, build.id, COORDINATE_TYPES, limit=MAX_COORDINATES)
-    return coordinates(view(build, now, timeout), component.kind, rows)
+    return coordinates(view(build, now, inactivity_timeout), component.kind, rows)

@@ -8,17 +8,15 @@ from extci.accounts.dependencies import Viewer
 from extci.builds import deployable, service, stats
 from extci.builds.schemas import (
     BuildDetailOut,
-    BuildStatus,
+    BuildStatusIn,
     BuildSummary,
     DeployableOut,
     StatsOut,
 )
 from extci.builds.service import HistoryFilter
-from extci.clock import utcnow
-from extci.dependencies import SessionDep, SettingsDep
+from extci.dependencies import NowDep, SessionDep, SettingsDep
 from extci.ingest.openapi import problem_response
-from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import NAME_PATTERN, CursorQuery, LimitQuery, PageOut, SearchQuery
+from extci.schemas import NAME_PATTERN, CursorQuery, PageOut, PagingQuery, SearchQuery
 
 MAX_RESULTS_PAGE = 1000
 router = APIRouter(prefix="/components/{component_id}/builds", tags=["builds"])
@@ -28,24 +26,25 @@ router = APIRouter(prefix="/components/{component_id}/builds", tags=["builds"])
 def build_history(
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     component_id: str,
     _user: Viewer,
-    status: BuildStatus | None = None,
+    *,
+    status: BuildStatusIn | None = None,
     branch: SearchQuery = None,
     version: SearchQuery = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
+    paging: PagingQuery,
 ) -> PageOut[BuildSummary]:
     page = service.history(
         session,
         component_id,
         filters=HistoryFilter(status=status, branch=branch, version=version),
-        now=utcnow(),
-        timeout=settings.build_inactivity_timeout,
-        cursor=cursor,
-        limit=limit,
+        now=now,
+        inactivity_timeout=settings.build_inactivity_timeout,
+        cursor=paging.cursor,
+        limit=paging.limit,
     )
-    return PageOut(items=[BuildSummary.of(v) for v in page.items], next_cursor=page.next_cursor)
+    return PageOut.of(page, BuildSummary.of)
 
 
 # ``:path`` so that a percent-encoded "/" in a pipelineId (Jenkins folder jobs) still routes.
@@ -53,6 +52,7 @@ def build_history(
 def build_detail(
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     component_id: str,
     pipeline_id: str,
     _u: Viewer,
@@ -65,8 +65,8 @@ def build_detail(
         session,
         component_id,
         pipeline_id,
-        now=utcnow(),
-        timeout=settings.build_inactivity_timeout,
+        now=now,
+        inactivity_timeout=settings.build_inactivity_timeout,
         results_cursor=results_cursor,
         results_limit=results_limit,
     )
@@ -91,6 +91,7 @@ _NONE_DEPLOYABLE = problem_response(
 def deployable_build(
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     component_id: str,
     _user: Viewer,
     branch: Annotated[
@@ -110,19 +111,19 @@ def deployable_build(
         session,
         component_id,
         deployable.Query(branch=branch, version=version),
-        now=utcnow(),
-        timeout=settings.build_inactivity_timeout,
+        now=now,
+        inactivity_timeout=settings.build_inactivity_timeout,
     )
     return DeployableOut.of(found)
 
 
 @component_router.get("/stats", response_model=StatsOut)
 def build_stats(
-    session: SessionDep, settings: SettingsDep, component_id: str, _user: Viewer
+    session: SessionDep, settings: SettingsDep, now: NowDep, component_id: str, _user: Viewer
 ) -> StatsOut:
     """Build health: the newest 50 builds, success rate and median duration over 7 and 30
     days, and the time from a failed build to the next green one."""
     figures = stats.health(
-        session, component_id, now=utcnow(), timeout=settings.build_inactivity_timeout
+        session, component_id, now=now, inactivity_timeout=settings.build_inactivity_timeout
     )
     return StatsOut.of(figures)

@@ -17,10 +17,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from extci.builds.state import END_RESULTS, STORED_STATUSES, BuildStatus
+from extci.constraints import one_of
 from extci.db import Base, UTCDateTime
 
 # The deployable index's condition; the query repeats it verbatim (see Build).
-DEPLOYABLE_CONDITION = "status = 'SUCCESSFUL'"
+DEPLOYABLE_CONDITION = f"status = '{BuildStatus.SUCCESSFUL}'"
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -32,13 +34,9 @@ class Build(Base):
 
     __tablename__ = "builds"
     __table_args__ = (
+        CheckConstraint(one_of("status", STORED_STATUSES), name="status"),
         CheckConstraint(
-            "status IN ('BUILDING', 'SUCCESSFUL', 'INCOMPLETE', 'FAILED', 'CANCELLED')",
-            name="status",
-        ),
-        CheckConstraint(
-            "end_result IS NULL OR end_result IN ('SUCCESSFUL', 'FAILED', 'CANCELED')",
-            name="end_result",
+            f"end_result IS NULL OR {one_of('end_result', END_RESULTS)}", name="end_result"
         ),
         # pipelineId is unique within its component (docs/webhook.md): the same id in two
         # components is two builds, and one component's key cannot squat another's ids.

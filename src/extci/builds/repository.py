@@ -22,10 +22,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from extci.builds import state
 from extci.builds.models import DEPLOYABLE_CONDITION, Build, BuildEvent, BuildResult, branch_key
+from extci.builds.state import BuildStatus
 from extci.components.models import Component
-from extci.db import dialect_insert, newest_first
+from extci.queries import dialect_insert, newest_first
 
 # ---- the ingest path's writes: Core statements on the writer's connection ------------
 # The group-commit writer (extci.ingest.writer) runs these on one Connection, many events
@@ -164,10 +164,10 @@ class HistoryFilter:
 
 
 def _status_clause(status: str, lost_before: datetime) -> Any:
-    if status == state.LOST:
-        return and_(Build.status == state.BUILDING, Build.last_event_at < lost_before)
-    if status == state.BUILDING:
-        return and_(Build.status == state.BUILDING, Build.last_event_at >= lost_before)
+    if status == BuildStatus.LOST:
+        return and_(Build.status == BuildStatus.BUILDING, Build.last_event_at < lost_before)
+    if status == BuildStatus.BUILDING:
+        return and_(Build.status == BuildStatus.BUILDING, Build.last_event_at >= lost_before)
     return Build.status == status
 
 
@@ -240,7 +240,7 @@ def _kept_ids() -> tuple[Any, Any]:
     per_status = select(func.max(_BUILD.c.id)).group_by(_BUILD.c.component_id, _BUILD.c.status)
     per_branch = (
         select(func.max(_BUILD.c.id))
-        .where(_BUILD.c.status == state.SUCCESSFUL)
+        .where(_BUILD.c.status == BuildStatus.SUCCESSFUL)
         .group_by(_BUILD.c.component_id, _BUILD.c.branch_key)
     )
     return per_status, per_branch
@@ -288,8 +288,8 @@ RETENTION_LOCK = 0x65787463_69520001  # "extci" + retention: an arbitrary bigint
 # ``status = 'SUCCESSFUL'`` as a literal, exactly the condition of the partial index
 # ix_builds_deployable: with a bound parameter neither SQLite's planner nor a generic
 # PostgreSQL plan can prove that the index applies.
-_SUCCESSFUL = Build.status == literal_column(f"'{state.SUCCESSFUL}'")
-assert f"status = '{state.SUCCESSFUL}'" == DEPLOYABLE_CONDITION
+_SUCCESSFUL = Build.status == literal_column(f"'{BuildStatus.SUCCESSFUL}'")
+assert f"status = '{BuildStatus.SUCCESSFUL}'" == DEPLOYABLE_CONDITION
 
 
 def deployable_query(

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any
 
-from extci.builds import state
 from extci.builds.deployable import Deployable
 from extci.builds.service import BuildDetail, BuildView
+from extci.builds.state import BuildStatus
 from extci.builds.stats import Health
-from extci.schemas import ApiModel
+from extci.schemas import ApiModel, OneOf
 
-BuildStatus = Literal["BUILDING", "SUCCESSFUL", "INCOMPLETE", "FAILED", "CANCELLED", "LOST"]
-assert get_args(BuildStatus) == state.STATUSES  # one list of statuses: state.py
+BuildStatusIn = Annotated[str, OneOf(BuildStatus)]
 
 
 class ActorOut(ApiModel):
@@ -117,15 +116,7 @@ class BuildDetailOut(BuildCommon):
                 RequirementOut(requirement=label, satisfied=ok) for label, ok in d.required
             ],
             missing_results=d.missing,
-            events=[
-                EventOut(
-                    type=e.type,
-                    created_at=e.created_at,
-                    received_at=e.received_at,
-                    summary=e.summary,
-                )
-                for e in d.events
-            ],
+            events=[EventOut.model_validate(e) for e in d.events],
         )
 
 
@@ -184,20 +175,8 @@ class DeployableOut(ApiModel):
     @classmethod
     def of(cls, d: Deployable) -> DeployableOut:
         b = d.view.build
-        images = [
-            ImageOut(repository=i.repository, tag=i.tag, digest=i.digest, reference=i.reference)
-            for i in d.images
-        ]
-        charts = [
-            ChartOut(
-                repository=c.repository,
-                name=c.name,
-                version=c.version,
-                digest=c.digest,
-                reference=c.reference,
-            )
-            for c in d.charts
-        ]
+        images = [ImageOut.model_validate(i) for i in d.images]
+        charts = [ChartOut.model_validate(c) for c in d.charts]
         return cls(
             component_id=b.component_id,
             kind=d.kind,
@@ -207,20 +186,12 @@ class DeployableOut(ApiModel):
             started_at=b.started_at,
             ended_at=b.ended_at,
             dashboard_url=b.dashboard_url,
-            git=GitOut(
-                repository_url=d.git.repository_url,
-                branch=d.git.branch,
-                commit_sha=d.git.commit_sha,
-                tag=d.git.tag,
-            ),
+            git=GitOut.model_validate(d.git),
             image=images[0] if images else None,
             images=images,
             chart=charts[0] if charts else None,
             charts=charts,
-            packages=[
-                PackageOut(type=p.type, repository=p.repository, name=p.name, version=p.version)
-                for p in d.packages
-            ],
+            packages=[PackageOut.model_validate(p) for p in d.packages],
         )
 
 

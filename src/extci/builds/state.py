@@ -1,7 +1,9 @@
-"""The build state machine as data. Pure: imports nothing of the project.
+"""The build state machine as data. Pure: imports only other pure modules (no I/O, no
+framework).
 
-Statuses and transitions, the end result each end event maps to, and the completeness rule
-per component kind are tables; the functions below only read them.
+Statuses and transitions and the end result each end event maps to are tables; the
+completeness rule per component kind is the registry's (builds/result_types.py); the
+functions below only read them.
 """
 
 from __future__ import annotations
@@ -9,27 +11,50 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-BUILDING = "BUILDING"
-SUCCESSFUL = "SUCCESSFUL"
-INCOMPLETE = "INCOMPLETE"
-FAILED = "FAILED"
-CANCELLED = "CANCELLED"
-LOST = "LOST"  # derived at read time, never stored
+from extci.builds.result_types import NEEDS, meeting
 
-STORED_STATUSES = (BUILDING, SUCCESSFUL, INCOMPLETE, FAILED, CANCELLED)
-STATUSES = (*STORED_STATUSES, LOST)
-OPEN_STATUSES = frozenset({BUILDING})
 
-# What an end event's `result` turns a build into (before the completeness check).
-END_RESULTS = {"SUCCESSFUL": SUCCESSFUL, "FAILED": FAILED, "CANCELED": CANCELLED}
+class BuildStatus(StrEnum):
+    BUILDING = "BUILDING"
+    SUCCESSFUL = "SUCCESSFUL"
+    INCOMPLETE = "INCOMPLETE"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    LOST = "LOST"  # derived at read time, never stored
 
-ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    BUILDING: frozenset({SUCCESSFUL, INCOMPLETE, FAILED, CANCELLED}),
-    SUCCESSFUL: frozenset(),
-    INCOMPLETE: frozenset(),
-    FAILED: frozenset(),
-    CANCELLED: frozenset(),
+
+STORED_STATUSES = tuple(s for s in BuildStatus if s is not BuildStatus.LOST)
+OPEN_STATUSES = frozenset({BuildStatus.BUILDING})
+# The old name, still read by ingest/service.py until its build writes move to
+# builds/service.py; new code says BuildStatus.BUILDING.
+BUILDING = BuildStatus.BUILDING
+
+# What an end event's `result` turns a build into (before the completeness check). Both
+# spellings are contracts, not a typo: the end event's result is CANCELED with one L, as the
+# CodeNOW External CI v1 wire contract spells it (ci-events.md §2.3, also the API's
+# endResult, management.md), while the build status is CANCELLED with two, as the
+# contract's build API spells it (ci-events.md §3).
+END_RESULTS = {
+    "SUCCESSFUL": BuildStatus.SUCCESSFUL,
+    "FAILED": BuildStatus.FAILED,
+    "CANCELED": BuildStatus.CANCELLED,
+}
+
+ALLOWED_TRANSITIONS: dict[str, frozenset[BuildStatus]] = {
+    BuildStatus.BUILDING: frozenset(
+        {
+            BuildStatus.SUCCESSFUL,
+            BuildStatus.INCOMPLETE,
+            BuildStatus.FAILED,
+            BuildStatus.CANCELLED,
+        }
+    ),
+    BuildStatus.SUCCESSFUL: frozenset(),
+    BuildStatus.INCOMPLETE: frozenset(),
+    BuildStatus.FAILED: frozenset(),
+    BuildStatus.CANCELLED: frozenset(),
 }
 
 
@@ -47,15 +72,9 @@ class Requirement:
         return not result_types.isdisjoint(self.any_of)
 
 
-GIT = Requirement(("git-revision", "git-tag"))
-REQUIRED_RESULTS: dict[str, tuple[Requirement, ...]] = {
-    "application-component": (Requirement(("container",)), Requirement(("helm",)), GIT),
-    "library": (GIT, Requirement(("maven", "npm", "nuget"))),
-}
-
-
 def requirements(kind: str) -> tuple[Requirement, ...]:
-    return REQUIRED_RESULTS[kind]
+    """The kind's needs (builds/result_types.py), each as the types that meet it."""
+    return tuple(Requirement(meeting(need)) for need in NEEDS[kind])
 
 
 def missing_results(kind: str, result_types: Iterable[str]) -> list[str]:
@@ -63,21 +82,42 @@ def missing_results(kind: str, result_types: Iterable[str]) -> list[str]:
     return [r.label for r in requirements(kind) if not r.satisfied_by(present)]
 
 
+class IllegalTransition(Exception):
+    """A change of status that :data:`ALLOWED_TRANSITIONS` does not allow (a bug of the
+    caller's, or a race its checks missed): raised, never asserted, so ``python -O`` keeps
+    the rule."""
+
+    def __init__(self, current: str, new: str) -> None:
+        super().__init__(f"a build cannot go from {current} to {new}")
+        self.current = current
+        self.new = new
+
+
 def can_transition(current: str, new: str) -> bool:
     return new in ALLOWED_TRANSITIONS.get(current, frozenset())
+
+
+def check_transition(current: str, new: str) -> None:
+    """Raise :class:`IllegalTransition` unless a build may go from ``current`` to ``new``."""
+    if not can_transition(current, new):
+        raise IllegalTransition(current, new)
 
 
 def status_after_end(end_result: str, kind: str, result_types: Iterable[str]) -> str:
     """Only a SUCCESSFUL end is checked for completeness."""
     status = END_RESULTS[end_result]
-    if status == SUCCESSFUL and missing_results(kind, result_types):
-        return INCOMPLETE
+    if status == BuildStatus.SUCCESSFUL and missing_results(kind, result_types):
+        return BuildStatus.INCOMPLETE
     return status
 
 
-def is_lost(status: str, last_event_at: datetime, now: datetime, timeout: timedelta) -> bool:
-    return status == BUILDING and now - last_event_at > timeout
+def is_lost(
+    status: str, last_event_at: datetime, now: datetime, inactivity_timeout: timedelta
+) -> bool:
+    return status == BuildStatus.BUILDING and now - last_event_at > inactivity_timeout
 
 
-def visible_status(status: str, last_event_at: datetime, now: datetime, timeout: timedelta) -> str:
-    return LOST if is_lost(status, last_event_at, now, timeout) else status
+def visible_status(
+    status: str, last_event_at: datetime, now: datetime, inactivity_timeout: timedelta
+) -> str:
+    return BuildStatus.LOST if is_lost(status, last_event_at, now, inactivity_timeout) else status

@@ -26,15 +26,16 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from extci.builds import repository, state
+from extci.builds.state import BuildStatus
 from extci.components import service as components
 
 RECENT = 50
 SAMPLE = 1000  # rows read per page view or API call, however long the history
 WINDOWS = (7, 30)
 RECOVERY_WINDOW = 30
-RED = frozenset({state.FAILED, state.INCOMPLETE})
-GREEN = state.SUCCESSFUL
-OUTCOMES = frozenset({state.SUCCESSFUL, state.INCOMPLETE, state.FAILED})
+RED = frozenset({BuildStatus.FAILED, BuildStatus.INCOMPLETE})
+GREEN = BuildStatus.SUCCESSFUL
+OUTCOMES = frozenset({BuildStatus.SUCCESSFUL, BuildStatus.INCOMPLETE, BuildStatus.FAILED})
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,11 @@ class Health:
     sample_size: int
 
 
-def _point(row: Any, now: datetime, timeout: timedelta) -> Point:
-    status = state.visible_status(row.status, row.last_event_at, now, timeout)
+def _point(row: Any, now: datetime, inactivity_timeout: timedelta) -> Point:
+    status = state.visible_status(row.status, row.last_event_at, now, inactivity_timeout)
     if row.ended_at is not None:
         seconds: float | None = max(0.0, (row.ended_at - row.started_at).total_seconds())
-    elif status == state.BUILDING:
+    elif status == BuildStatus.BUILDING:
         seconds = max(0.0, (now - row.started_at).total_seconds())
     else:
         seconds = None
@@ -106,7 +107,7 @@ def _window(points: list[Point], days: int, now: datetime, sample_full: bool) ->
         builds=len(inside),
         successful=successful,
         failed=len(ran) - successful,
-        cancelled=sum(p.status == state.CANCELLED for p in inside),
+        cancelled=sum(p.status == BuildStatus.CANCELLED for p in inside),
         success_rate=successful / len(ran) if ran else None,
         median_duration_seconds=_median(durations),
         truncated=sample_full and bool(points) and points[0].started_at >= since,
@@ -136,10 +137,10 @@ def _recovery(points: list[Point], now: datetime) -> Recovery:
 
 
 def compute(
-    component_id: str, rows_newest_first: list[Any], now: datetime, timeout: timedelta
+    component_id: str, rows_newest_first: list[Any], now: datetime, inactivity_timeout: timedelta
 ) -> Health:
     """Pure: the figures from rows of ``repository.newest_for_health``."""
-    points = [_point(row, now, timeout) for row in reversed(rows_newest_first)]
+    points = [_point(row, now, inactivity_timeout) for row in reversed(rows_newest_first)]
     full = len(points) >= SAMPLE
     return Health(
         component_id=component_id,
@@ -151,7 +152,9 @@ def compute(
     )
 
 
-def health(session: Session, component_id: str, *, now: datetime, timeout: timedelta) -> Health:
+def health(
+    session: Session, component_id: str, *, now: datetime, inactivity_timeout: timedelta
+) -> Health:
     components.get(session, component_id)
     rows = repository.newest_for_health(session, component_id, limit=SAMPLE)
-    return compute(component_id, rows, now, timeout)
+    return compute(component_id, rows, now, inactivity_timeout)

@@ -5,19 +5,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from extci.cli.commands import Handler, add, group, run
-from extci.cli.errors import ApiError, CliError, ExitCode
+from extci.cli.api import server_installed
+from extci.cli.commands import Handler, add, group
+from extci.cli.errors import CliError, ExitCode
 from extci.cli.output import echo
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from extci.audit.service import Actor
-    from extci.config import Settings
 
 SERVER_EXTRA_HINT = (
     "this command needs the server: install extci with its server extra "
@@ -25,58 +18,20 @@ SERVER_EXTRA_HINT = (
 )
 
 
+def require_server() -> None:
+    """In an install without the server extra: say which extra is missing, in one line."""
+    if not server_installed():
+        raise CliError(SERVER_EXTRA_HINT, ExitCode.CONFIG)
+
+
 def local_only(command: Handler) -> Handler:
-    """A command that runs the server's own code: say which extra is missing, not a
-    ModuleNotFoundError."""
+    """A command that runs the server's own code (imported when it runs)."""
 
     def handler(args: argparse.Namespace) -> int:
-        try:
-            import pydantic_settings  # noqa: F401
-            import sqlalchemy  # noqa: F401
-        except ImportError:
-            raise CliError(SERVER_EXTRA_HINT, ExitCode.CONFIG) from None
+        require_server()
         return command(args)
 
     return handler
-
-
-# ---- for a local-only command that works on the database itself -------------------------
-# (A command that the API also offers should call it instead: extci.cli.api.connect.)
-
-
-def _settings() -> Settings:
-    from extci.config import Settings
-
-    return Settings()
-
-
-def _actor() -> Actor:
-    """The audit log names command-line changes ``cli:<OS user>``, with no address."""
-    from extci.audit.service import Actor
-
-    return Actor.cli()
-
-
-@contextmanager
-def _uow(settings: Settings, *, write: bool = True) -> Iterator[Session]:
-    """One unit of work on the local database; a domain error becomes its problem."""
-    from extci.cli.local import LocalApi
-    from extci.db import unit_of_work
-    from extci.errors import ExtciError
-
-    local = LocalApi.open(settings)
-    try:
-        with unit_of_work(local.sessions, write=write) as session:
-            yield session
-    except ExtciError as error:
-        raise ApiError(error.problem()) from None
-    finally:
-        local.close()
-
-
-def _run(command: Handler) -> Handler:
-    """A local-only command: the server extra is needed, errors as every command's."""
-    return run(local_only(command))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -134,22 +134,31 @@ class RemoteApi:
 _opened: list[Api] = []
 
 
+def server_installed() -> bool:
+    """Whether this install has the server extra, which the local database needs (an install
+    without it runs ``extci report`` and the commands against a server)."""
+    try:
+        import pydantic_settings  # noqa: F401
+        import sqlalchemy  # noqa: F401
+    except ModuleNotFoundError:
+        return False
+    return True
+
+
 def connect() -> Api:
     """The configured server, else the local database (which needs the server extra)."""
     server = configured_server()
     if server is not None:
         return RemoteApi(server)
-    try:
-        import sqlalchemy  # noqa: F401
-
-        from extci.cli.local import LocalApi
-    except ImportError:
+    if not server_installed():
         raise CliError(
             "no server configured: run 'extci login --server URL' (or set EXTCI_URL and "
             "EXTCI_TOKEN), or install extci with its server extra (extci[server], see the "
             "README) to work on its database",
             ExitCode.CONFIG,
-        ) from None
+        )
+    from extci.cli.local import LocalApi
+
     api = LocalApi.open()
     _opened.append(api)
     return api

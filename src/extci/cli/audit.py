@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from typing import Any
 
 from extci.cli.api import connect
 from extci.cli.commands import add, emit, group, positive
-from extci.cli.output import table, when
+from extci.cli.output import listing
+
+
+def _details(entry: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in entry["details"].items())
 
 
 def render(entries: list[dict[str, Any]]) -> list[str]:
-    rows = [
-        [
-            when(e["createdAt"]),
-            e["actor"],
-            e["address"] or "-",
-            e["action"],
-            e["componentId"] or "-",
-            e["target"],
-            ", ".join(f"{k}={v}" for k, v in e["details"].items()),
-        ]
-        for e in entries
-    ]
-    headers = ["WHEN", "ACTOR", "ADDRESS", "ACTION", "COMPONENT", "TARGET", "DETAILS"]
-    return table(headers, rows, empty="no audit entries")
+    headers = ("WHEN", "ACTOR", "ADDRESS", "ACTION", "COMPONENT", "TARGET", "DETAILS")
+    fields = ("createdAt", "actor", "address", "action", "componentId", "target", _details)
+    return listing(entries, headers, fields, empty="no audit entries")
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@ from typing import Any
 
 from extci.cli.api import connect, every, path
 from extci.cli.commands import add, emit, group
-from extci.cli.output import table
+from extci.cli.output import listing
+from extci.components.kinds import CiMode, ComponentKind
 
 
 def cmd_create(args: argparse.Namespace) -> int:
@@ -19,8 +20,8 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def render_list(found: list[dict[str, Any]]) -> list[str]:
-    rows = [[c["id"], c["name"], c["kind"], c["ciMode"]] for c in found]
-    return table(["ID", "NAME", "KIND", "CI MODE"], rows, empty="no components")
+    headers = ("ID", "NAME", "KIND", "CI MODE")
+    return listing(found, headers, ("id", "name", "kind", "ciMode"), empty="no components")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -41,9 +42,9 @@ def register(sub: Any) -> None:
     comps = group(sub, "components", "components and their CI mode")
     p = add(comps, "create", cmd_create, help="create a component")
     p.add_argument("id", help="technical name: lowercase letters, digits and '-'")
-    p.add_argument("--kind", required=True, choices=["application-component", "library"])
+    p.add_argument("--kind", required=True, choices=[k.value for k in ComponentKind])
     p.add_argument("--name", help="display name (default: the id)")
     add(comps, "list", cmd_list, help="list components")
     p = add(comps, "ci-mode", cmd_ci_mode, help="switch CI mode")
     p.add_argument("id")
-    p.add_argument("mode", choices=["external", "platform"])
+    p.add_argument("mode", choices=[m.value for m in CiMode])

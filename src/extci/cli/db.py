@@ -10,13 +10,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from extci.cli.admin import local_only
+from extci.cli.admin import local_only, require_server
 from extci.cli.commands import Handler, add, group
 from extci.cli.errors import ApiError
 from extci.cli.output import echo, table, when
 
 
 def _duration(text: str) -> timedelta:
+    require_server()  # the server's syntax (180d), read while the arguments are parsed
     from extci.config import parse_optional_duration
 
     try:

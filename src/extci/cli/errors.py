@@ -25,17 +25,13 @@ class ExitCode(enum.IntEnum):
 
 
 def exit_code_for(status: int) -> ExitCode:
-    if status in (401, 403):
-        return ExitCode.NOPERM
+    """``extci report``'s code for an HTTP status (the same numbers), but for 404: a command
+    names the thing it wants, and it does not exist."""
+    from extci.reporter.transport import exit_code_for as report_exit_code
+
     if status == 404:
         return ExitCode.NOINPUT
-    if status in (429, 502, 503, 504):
-        return ExitCode.TEMPFAIL
-    if 400 <= status < 500:
-        return ExitCode.DATAERR
-    if status >= 500:
-        return ExitCode.SOFTWARE
-    return ExitCode.PROTOCOL
+    return ExitCode(int(report_exit_code(status)))
 
 
 class CliError(Exception):

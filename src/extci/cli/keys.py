@@ -8,7 +8,7 @@ from typing import Any
 
 from extci.cli.api import connect, every, path
 from extci.cli.commands import add, emit, expiry, group, parse_expiry
-from extci.cli.output import echo, table, when
+from extci.cli.output import echo, listing
 
 KEY_ACTIONS = {"suspend": "suspended", "resume": "resumed", "delete": "deleted"}
 
@@ -23,21 +23,9 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def render_list(keys: list[dict[str, Any]]) -> list[str]:
-    rows = [
-        [
-            str(k["id"]),
-            k["name"],
-            k["hint"],
-            k["status"],
-            when(k["expiresAt"]),
-            when(k["createdAt"]),
-            k["createdBy"],
-            when(k["lastUsedAt"]),
-        ]
-        for k in keys
-    ]
-    headers = ["ID", "NAME", "KEY", "STATUS", "EXPIRES", "CREATED", "BY", "LAST USED"]
-    return table(headers, rows, empty="no CI keys")
+    headers = ("ID", "NAME", "KEY", "STATUS", "EXPIRES", "CREATED", "BY", "LAST USED")
+    fields = ("id", "name", "hint", "status", "expiresAt", "createdAt", "createdBy", "lastUsedAt")
+    return listing(keys, headers, fields, empty="no CI keys")
 
 
 def cmd_list(args: argparse.Namespace) -> int:

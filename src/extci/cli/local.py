@@ -42,9 +42,10 @@ from extci.audit.service import Actor
 from extci.cli.api import Query
 from extci.cli.errors import ApiError, CliError, ExitCode
 from extci.config import Settings
-from extci.db import make_session_factory, problem_for, sqlite_path, unit_of_work
+from extci.db import make_session_factory, sqlite_path, unit_of_work
 from extci.dependencies import get_session, get_settings
 from extci.errors import ExtciError, FieldError, ValidationFailed, json_pointer
+from extci.problems import problem_for
 
 _NO_VALUE = inspect.Parameter.empty
 
@@ -52,11 +53,12 @@ _NO_VALUE = inspect.Parameter.empty
 @dataclass(frozen=True)
 class _Param:
     name: str
-    kind: str  # "path", "query", "body" or "depends"
+    kind: str  # "path", "query", "query model", "body" or "depends"
     annotation: Any
     alias: str
     default: Any
     dependency: Callable[..., Any] | None = None
+    fields: tuple[str, ...] = ()  # a query model's parameters (its fields' names or aliases)
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,11 @@ def _params(route: APIRoute) -> tuple[_Param, ...]:
         elif f"{{{name}}}" in route.path or f"{{{name}:" in route.path:
             found.append(_Param(name, "path", hint, name, _NO_VALUE))
         elif inspect.isclass(base) and issubclass(base, BaseModel):
-            found.append(_Param(name, "body", hint, name, _NO_VALUE))
+            if any(isinstance(m, params.Query) for m in meta):  # ?cursor=&limit= as one model
+                fields = tuple(f.alias or n for n, f in base.model_fields.items())
+                found.append(_Param(name, "query model", hint, name, _NO_VALUE, fields=fields))
+            else:
+                found.append(_Param(name, "body", hint, name, _NO_VALUE))
         else:
             found.append(_Param(name, "query", hint, alias, parameter.default))
     return tuple(found)
@@ -138,7 +144,7 @@ def _validated(param: _Param, value: Any) -> Any:
     try:
         return TypeAdapter(param.annotation).validate_python(value)
     except ValidationError as error:
-        if param.kind == "body":
+        if param.kind in ("body", "query model"):
             raise _field_errors(error) from None
         raise _field_errors(error, (param.alias,)) from None
 
@@ -191,7 +197,7 @@ class LocalApi:
     def call(self, method: str, path: str, *, query: Query | None = None, body: Any = None) -> Any:
         route, values = self._route(method, path)
         try:
-            with self._session(method) as session:
+            with self._unit_of_work(method) as session:
                 result = route.endpoint(**self._arguments(route, values, query, body, session))
                 if isinstance(result, Response):
                     return None  # 204: every endpoint answering a Response answers no body
@@ -207,7 +213,7 @@ class LocalApi:
             raise ApiError(problem.problem()) from None
 
     @contextmanager
-    def _session(self, method: str) -> Iterator[Session]:
+    def _unit_of_work(self, method: str) -> Iterator[Session]:
         with unit_of_work(self.sessions, write=method not in ("GET", "HEAD")) as session:
             yield session
 
@@ -242,6 +248,9 @@ class LocalApi:
                 arguments[param.name] = _validated(param, values[param.name])
             elif param.kind == "body":
                 arguments[param.name] = _validated(param, body if body is not None else {})
+            elif param.kind == "query model":
+                given = {f: query[f] for f in param.fields if query.get(f) is not None}
+                arguments[param.name] = _validated(param, given)
             elif query.get(param.alias) is not None:
                 arguments[param.name] = _validated(param, query[param.alias])
             elif param.default is not _NO_VALUE:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from extci import __version__
+from extci.cli.errors import CliError
 
 # Each subject registers its sub-commands on the parser; the handler is stored as
 # ``args.handler`` and returns the process exit code.
@@ -77,7 +78,12 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except CliError as error:  # an argument that the server's code reads, in an install without it
+        from extci.cli.commands import fail
+
+        return fail(error)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
+
+# A column of a listing: a field of the API's document, or what to show for the document.
+Field = str | Callable[[Mapping[str, Any]], str]
 
 # C0 controls (newline included: one value, one line), DEL, C1 controls, and the Unicode
 # bidirectional overrides and isolates, which reorder what a terminal shows.
@@ -59,3 +62,26 @@ def when(value: datetime | str | None) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
+
+
+def cell(document: Mapping[str, Any], field: Field) -> str:
+    """A field as a listing shows it: a time (the API names them ``...At``) as :func:`when`
+    shows it, no value as ``-``, anything else as its text."""
+    if not isinstance(field, str):
+        return field(document)
+    value = document[field]
+    if field.endswith("At"):
+        return when(value)
+    return "-" if value is None else str(value)
+
+
+def listing(
+    documents: Sequence[Mapping[str, Any]],
+    headers: Sequence[str],
+    fields: Sequence[Field],
+    *,
+    empty: str,
+) -> list[str]:
+    """The table of a list the API answered: a row per document, a column per field."""
+    rows = [[cell(document, field) for field in fields] for document in documents]
+    return table(headers, rows, empty=empty)

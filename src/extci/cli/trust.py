@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from extci.cli.api import connect, every, path
 from extci.cli.commands import add, emit, group
-from extci.cli.output import echo, table, when
+from extci.cli.output import echo, listing
 
 
 def _claim(text: str) -> tuple[str, str]:
@@ -34,20 +35,14 @@ def cmd_create(args: argparse.Namespace) -> int:
     return emit(args, policy, lambda _: [])
 
 
+def _claims(policy: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(policy["claims"].items()))
+
+
 def render_list(policies: list[dict[str, Any]]) -> list[str]:
-    rows = [
-        [
-            str(p["id"]),
-            p["name"],
-            p["issuer"],
-            p["audience"],
-            " ".join(f"{k}={v}" for k, v in sorted(p["claims"].items())),
-            when(p["lastUsedAt"]),
-        ]
-        for p in policies
-    ]
-    headers = ["ID", "NAME", "ISSUER", "AUDIENCE", "CLAIMS", "LAST USED"]
-    return table(headers, rows, empty="no trust policies")
+    headers = ("ID", "NAME", "ISSUER", "AUDIENCE", "CLAIMS", "LAST USED")
+    fields = ("id", "name", "issuer", "audience", _claims, "lastUsedAt")
+    return listing(policies, headers, fields, empty="no trust policies")
 
 
 def cmd_list(args: argparse.Namespace) -> int:

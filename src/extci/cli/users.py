@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from typing import Any
 
+from extci.accounts.roles import Role
 from extci.cli.api import Api, act_as, connect, every, path
 from extci.cli.commands import add, emit, expiry, group, parse_expiry
 from extci.cli.errors import CliError, ExitCode
-from extci.cli.output import echo, table, when
+from extci.cli.output import echo, listing
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
@@ -21,12 +23,13 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return emit(args, new, lambda new: [new["password"]] if new["password"] else [])
 
 
+def _state(user: Mapping[str, Any]) -> str:
+    return "active" if user["active"] else "deactivated"
+
+
 def render_users(found: list[dict[str, Any]]) -> list[str]:
-    rows = [
-        [u["username"], u["role"], "active" if u["active"] else "deactivated", when(u["createdAt"])]
-        for u in found
-    ]
-    return table(["USERNAME", "ROLE", "STATE", "CREATED"], rows, empty="no users")
+    headers = ("USERNAME", "ROLE", "STATE", "CREATED")
+    return listing(found, headers, ("username", "role", _state, "createdAt"), empty="no users")
 
 
 def cmd_users_list(args: argparse.Namespace) -> int:
@@ -70,19 +73,9 @@ def cmd_tokens_list(args: argparse.Namespace) -> int:
     owner = _owner(api, args.user)
 
     def render(found: list[dict[str, Any]]) -> list[str]:
-        rows = [
-            [
-                str(t["id"]),
-                t["name"],
-                t["hint"],
-                when(t["expiresAt"]),
-                when(t["createdAt"]),
-                when(t["lastUsedAt"]),
-            ]
-            for t in found
-        ]
-        headers = ["ID", "NAME", "TOKEN", "EXPIRES", "CREATED", "LAST USED"]
-        return table(headers, rows, empty=f"no tokens for {owner}")
+        headers = ("ID", "NAME", "TOKEN", "EXPIRES", "CREATED", "LAST USED")
+        fields = ("id", "name", "hint", "expiresAt", "createdAt", "lastUsedAt")
+        return listing(found, headers, fields, empty=f"no tokens for {owner}")
 
     return emit(args, list(every(api, _tokens_route(args.user))), render)
 
@@ -98,7 +91,7 @@ def register(sub: Any) -> None:
     users = group(sub, "users", "user accounts")
     p = add(users, "create", cmd_users_create, help="create a user")
     p.add_argument("name")
-    p.add_argument("--role", required=True, choices=["viewer", "editor", "admin"])
+    p.add_argument("--role", required=True, choices=[r.value for r in Role])
     p.add_argument(
         "--password-stdin",
         action="store_true",

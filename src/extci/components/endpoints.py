@@ -6,28 +6,25 @@ from sqlalchemy.orm import Session
 from extci.accounts.dependencies import ActorDep, Admin, Editor, Viewer
 from extci.builds import service as builds
 from extci.builds.schemas import BuildSummary
-from extci.clock import utcnow
 from extci.components import service
 from extci.components.models import Component
 from extci.components.schemas import (
-    CIMode,
     CIModeChange,
+    CiModeIn,
     ComponentCreate,
     ComponentOut,
     ComponentPatch,
-    Kind,
+    KindIn,
 )
-from extci.dependencies import SessionDep, SettingsDep
-from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import CursorQuery, LimitQuery, PageOut, SearchQuery
+from extci.dependencies import RuntimeDep, SessionDep
+from extci.schemas import PageOut, PagingQuery, SearchQuery
 
 router = APIRouter(prefix="/components", tags=["components"])
 
 
-def present(session: Session, settings: SettingsDep, rows: list[Component]) -> list[ComponentOut]:
-    latest = builds.latest(
-        session, [c.id for c in rows], utcnow(), settings.build_inactivity_timeout
-    )
+def present(session: Session, runtime: RuntimeDep, rows: list[Component]) -> list[ComponentOut]:
+    timeout = runtime.settings.build_inactivity_timeout
+    latest = builds.latest(session, [c.id for c in rows], runtime.clock.now(), timeout)
     out = []
     for c in rows:
         item = ComponentOut.model_validate(c)
@@ -40,16 +37,18 @@ def present(session: Session, settings: SettingsDep, rows: list[Component]) -> l
 @router.get("", response_model=PageOut[ComponentOut])
 def list_components(
     session: SessionDep,
-    settings: SettingsDep,
+    runtime: RuntimeDep,
     _user: Viewer,
-    kind: Kind | None = None,
-    ciMode: CIMode | None = None,
+    *,
+    kind: KindIn | None = None,
+    ciMode: CiModeIn | None = None,
     q: SearchQuery = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
+    paging: PagingQuery,
 ) -> PageOut[ComponentOut]:
-    page = service.listing(session, kind=kind, ci_mode=ciMode, query=q, cursor=cursor, limit=limit)
-    return PageOut(items=present(session, settings, page.items), next_cursor=page.next_cursor)
+    page = service.list_components(
+        session, kind=kind, ci_mode=ciMode, query=q, cursor=paging.cursor, limit=paging.limit
+    )
+    return PageOut(items=present(session, runtime, page.items), next_cursor=page.next_cursor)
 
 
 @router.post("", status_code=201, response_model=ComponentOut)
@@ -59,16 +58,16 @@ def create_component(session: SessionDep, body: ComponentCreate, _user: Editor) 
 
 @router.get("/{component_id}", response_model=ComponentOut)
 def get_component(
-    session: SessionDep, settings: SettingsDep, component_id: str, _user: Viewer
+    session: SessionDep, runtime: RuntimeDep, component_id: str, _user: Viewer
 ) -> ComponentOut:
-    return present(session, settings, [service.get(session, component_id)])[0]
+    return present(session, runtime, [service.get(session, component_id)])[0]
 
 
 @router.patch("/{component_id}", response_model=ComponentOut)
 def patch_component(
-    session: SessionDep, settings: SettingsDep, component_id: str, body: ComponentPatch, _u: Editor
+    session: SessionDep, runtime: RuntimeDep, component_id: str, body: ComponentPatch, _u: Editor
 ) -> ComponentOut:
-    return present(session, settings, [service.rename(session, component_id, body.name)])[0]
+    return present(session, runtime, [service.rename(session, component_id, body.name)])[0]
 
 
 @router.delete("/{component_id}", status_code=204)
@@ -82,11 +81,11 @@ def delete_component(
 @router.put("/{component_id}/ci-mode", response_model=ComponentOut)
 def put_ci_mode(
     session: SessionDep,
-    settings: SettingsDep,
+    runtime: RuntimeDep,
     component_id: str,
     body: CIModeChange,
     _u: Editor,
     actor: ActorDep,
 ) -> ComponentOut:
     component = service.set_ci_mode(session, component_id, body.mode, actor=actor)
-    return present(session, settings, [component])[0]
+    return present(session, runtime, [component])[0]

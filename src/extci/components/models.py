@@ -5,24 +5,26 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from extci.components.kinds import CiMode, ComponentKind
+from extci.constraints import one_of
 from extci.db import Base, UTCDateTime
 
 
 class Component(Base):
     __tablename__ = "components"
     __table_args__ = (
-        CheckConstraint("kind IN ('application-component', 'library')", name="kind"),
-        CheckConstraint("ci_mode IN ('platform', 'external')", name="ci_mode"),
+        CheckConstraint(one_of("kind", ComponentKind), name="kind"),
+        CheckConstraint(one_of("ci_mode", CiMode), name="ci_mode"),
     )
 
     id: Mapped[str] = mapped_column(String(63), primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(32))
-    ci_mode: Mapped[str] = mapped_column(String(16), default="platform")
+    ci_mode: Mapped[str] = mapped_column(String(16), default=CiMode.PLATFORM)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     @property
     def platform_builds(self) -> bool:
         """The platform's own Release and Preview builds run only in platform mode."""
-        return self.ci_mode == "platform"
+        return self.ci_mode == CiMode.PLATFORM

@@ -24,14 +24,16 @@ def kinds_and_modes(conn: Connection, component_ids: Collection[str]) -> dict[st
     return {row.id: row for row in conn.execute(stmt)}
 
 
-def add(session: Session, component: Component) -> None:
-    session.add(component)
+def add(session: Session, row: object) -> None:
+    """Add a component, or a row it owns (a CI key, a trust policy)."""
+    session.add(row)
     session.flush()
 
 
-def delete(session: Session, component: Component) -> None:
-    # Keys, builds, results and events go with it through ON DELETE CASCADE.
-    session.delete(component)
+def delete(session: Session, row: object) -> None:
+    """Delete a component (its keys, builds, results and events go with it through ON DELETE
+    CASCADE), or a row it owns."""
+    session.delete(row)
     session.flush()
 
 
@@ -39,7 +41,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def listing(
+def components(
     session: Session,
     *,
     kind: str | None,

@@ -1,16 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import StringConstraints
 
 from extci.builds.schemas import BuildSummary
+from extci.components.kinds import CiMode, ComponentKind
 from extci.components.service import ID_PATTERN
-from extci.schemas import UNICODE_TEXT, ApiModel, Name
+from extci.schemas import UNICODE_TEXT, ApiModel, Name, OneOf
 
-Kind = Literal["application-component", "library"]
-CIMode = Literal["external", "platform"]
+KindIn = Annotated[str, OneOf(ComponentKind)]
+CiModeIn = Annotated[str, OneOf(CiMode)]
 ComponentId = Annotated[
     str, StringConstraints(min_length=1, max_length=63, pattern=ID_PATTERN.pattern), UNICODE_TEXT
 ]
@@ -19,7 +20,7 @@ ComponentId = Annotated[
 class ComponentCreate(ApiModel):
     id: ComponentId
     name: Name | None = None
-    kind: Kind
+    kind: KindIn
 
 
 class ComponentPatch(ApiModel):
@@ -27,7 +28,7 @@ class ComponentPatch(ApiModel):
 
 
 class CIModeChange(ApiModel):
-    mode: CIMode
+    mode: CiModeIn
 
 
 class ComponentOut(ApiModel):

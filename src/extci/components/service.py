@@ -10,13 +10,12 @@ from extci.audit.models import AuditAction
 from extci.audit.service import Actor, record
 from extci.clock import utcnow
 from extci.components import repository
+from extci.components.kinds import CiMode, ComponentKind
 from extci.components.models import Component
 from extci.errors import Conflict, FieldError, NotFound, ValidationFailed
 from extci.pagination import Page, decode_time_id_cursor, encode_cursor, page_of
 from extci.validation import display_name, search_text
 
-KINDS = ("application-component", "library")
-CI_MODES = ("platform", "external")
 ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 ID_RULE = (
     "must be 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit"
@@ -32,10 +31,18 @@ def validate_id(component_id: str) -> None:
 
 
 def validate_kind(kind: str) -> None:
-    if kind not in KINDS:
+    if kind not in list(ComponentKind):
         raise ValidationFailed(
             f"Unknown component kind {kind!r}.",
-            errors=[FieldError("/kind", "must be one of: " + ", ".join(KINDS))],
+            errors=[FieldError("/kind", "must be one of: " + ", ".join(ComponentKind))],
+        )
+
+
+def validate_ci_mode(mode: str, pointer: str) -> None:
+    if mode not in list(CiMode):
+        raise ValidationFailed(
+            f"Unknown CI mode {mode!r}.",
+            errors=[FieldError(pointer, "must be " + " or ".join(f"'{m}'" for m in CiMode))],
         )
 
 
@@ -57,7 +64,7 @@ def create(session: Session, component_id: str, name: str | None, kind: str) -> 
         id=component_id,
         name=shown_name,
         kind=kind,
-        ci_mode="platform",
+        ci_mode=CiMode.PLATFORM,
         created_at=now,
         updated_at=now,
     )
@@ -73,11 +80,7 @@ def rename(session: Session, component_id: str, name: str) -> Component:
 
 
 def set_ci_mode(session: Session, component_id: str, mode: str, *, actor: Actor) -> Component:
-    if mode not in CI_MODES:
-        raise ValidationFailed(
-            f"Unknown CI mode {mode!r}.",
-            errors=[FieldError("/mode", "must be 'external' or 'platform'")],
-        )
+    validate_ci_mode(mode, "/mode")
     component = get(session, component_id)
     if component.ci_mode != mode:
         record(
@@ -100,7 +103,7 @@ def delete(session: Session, component_id: str, *, actor: Actor) -> None:
     repository.delete(session, component)
 
 
-def listing(
+def list_components(
     session: Session,
     *,
     kind: str | None = None,
@@ -111,14 +114,11 @@ def listing(
 ) -> Page[Component]:
     if kind is not None:
         validate_kind(kind)
-    if ci_mode is not None and ci_mode not in CI_MODES:
-        raise ValidationFailed(
-            f"Unknown CI mode {ci_mode!r}.",
-            errors=[FieldError("/ciMode", "must be 'external' or 'platform'")],
-        )
+    if ci_mode is not None:
+        validate_ci_mode(ci_mode, "/ciMode")
     query = search_text(query, "/q")
     after = decode_time_id_cursor(cursor)
-    rows = repository.listing(
+    rows = repository.components(
         session, kind=kind, ci_mode=ci_mode, query=query, after=after, limit=limit + 1
     )
     return page_of(rows, limit, lambda c: encode_cursor(c.created_at.isoformat(), c.id))

@@ -1,6 +1,7 @@
 """Build the reporter zipapp from the installed package, once per process.
 
-The archive holds ``extci/__init__.py``, ``extci/reporter/*.py`` and a ``__main__.py``
+The archive holds ``extci/__init__.py``, ``extci/durations.py`` (the duration syntax the
+reporter shares with the server), ``extci/reporter/*.py`` and a ``__main__.py``
 that runs :mod:`extci.reporter.__main__`: standard library only, Python 3.9 or newer.
 It is built byte for byte the same from the same sources (sorted entries, fixed
 timestamps and permissions), so every server process of one installation serves the
@@ -41,7 +42,9 @@ class Download:
 
 def _sources() -> list[tuple[str, bytes]]:
     package = Path(extci.__file__).parent
-    files = [("extci/__init__.py", (package / "__init__.py").read_bytes())]
+    files = [
+        (f"extci/{name}", (package / name).read_bytes()) for name in ("__init__.py", "durations.py")
+    ]
     for path in sorted((package / "reporter").glob("*.py")):
         files.append((f"extci/reporter/{path.name}", path.read_bytes()))
     files.append(("__main__.py", MAIN))

@@ -7,8 +7,10 @@ they are checked against a ``Limits`` passed as validation context.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+import operator
+import re
+from functools import reduce
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -19,8 +21,11 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationInfo,
+    create_model,
 )
 
+from extci.builds.result_types import TYPES, ResultType, Value
+from extci.config import Limits
 from extci.schemas import UtcDatetime
 
 WIRE_VERSION = "application/vnd.codenow.v1+json"
@@ -28,15 +33,6 @@ START = "codenow.ci.start.event"
 RESULT = "codenow.ci.result.event"
 END = "codenow.ci.end.event"
 EVENT_TYPES = (START, RESULT, END)
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_id_length: int = 255
-    max_version_length: int = 128
-    max_url_length: int = 2048
-    max_string_length: int = 1024
-    max_payload_items: int = 100
 
 
 DEFAULT_LIMITS = Limits()
@@ -108,6 +104,8 @@ class WireModel(BaseModel):
 
 class ResultItem(WireModel):
     version: Literal["v1"]
+    if TYPE_CHECKING:
+        type: str  # each type's model declares it as a Literal of its name
 
     def fields(self) -> dict[str, str]:
         """The item's content as stored and compared: wire names, no type/version, no nulls."""
@@ -115,73 +113,40 @@ class ResultItem(WireModel):
         return {k: str(v) for k, v in data.items()}
 
 
-class GitRevision(ResultItem):
-    type: Literal["git-revision"]
-    repository_url: Location = Field(alias="repositoryUrl")
-    branch: Text
-    commit_sha: Text = Field(alias="commitSha")
+# One model per type of the registry (builds/result_types.py), named as the registry says
+# (GitRevision, Container, ...): the OpenAPI document and docs/webhook.md show them.
+VALUES: dict[Value, Any] = {
+    Value.TEXT: Text,
+    Value.LOCATION: Location,
+    Value.WEB_URL: WebUrl,
+    Value.DIGEST: Digest,
+}
 
 
-class GitTag(ResultItem):
-    type: Literal["git-tag"]
-    tag: Text
+def _snake(wire: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", wire).lower()
 
 
-class CodeQuality(ResultItem):
-    type: Literal["code-quality"]
-    system: Text
-    url: WebUrl
+def _item_model(result_type: ResultType) -> type[ResultItem]:
+    fields: dict[str, Any] = {"type": (Literal[result_type.name], ...)}
+    for f in result_type.fields:
+        name = _snake(f.wire)
+        alias = f.wire if name != f.wire else None
+        if f.required:
+            fields[name] = (VALUES[f.value], Field(alias=alias))
+        else:
+            fields[name] = (VALUES[f.value] | None, Field(default=None, alias=alias))
+    return create_model(result_type.model_name, __base__=ResultItem, __module__=__name__, **fields)
 
 
-class Artifact(ResultItem):
-    repository_url: Location = Field(alias="repositoryUrl")
-    artifact_path: Text = Field(alias="artifactPath")
-    artifact_version: Text = Field(alias="artifactVersion")
+ITEM_MODELS: dict[str, type[ResultItem]] = {t.name: _item_model(t) for t in TYPES}
 
-
-class Container(Artifact):
-    type: Literal["container"]
-    digest: Digest | None = None
-
-
-class Helm(Artifact):
-    type: Literal["helm"]
-    digest: Digest | None = None
-
-
-class Maven(Artifact):
-    type: Literal["maven"]
-
-
-class Npm(Artifact):
-    type: Literal["npm"]
-
-
-class Nuget(Artifact):
-    type: Literal["nuget"]
-
-
-class Link(ResultItem):
-    type: Literal["link"]
-    name: Text
-    url: WebUrl
-
-
-AnyResultItem = Annotated[
-    GitRevision | GitTag | CodeQuality | Container | Helm | Maven | Npm | Nuget | Link,
-    Field(discriminator="type"),
-]
-RESULT_TYPES = (
-    "git-revision",
-    "git-tag",
-    "code-quality",
-    "container",
-    "helm",
-    "maven",
-    "npm",
-    "nuget",
-    "link",
-)
+if TYPE_CHECKING:
+    AnyResultItem = ResultItem
+else:
+    AnyResultItem = Annotated[
+        reduce(operator.or_, ITEM_MODELS.values()), Field(discriminator="type")
+    ]
 
 
 # ---- events (docs/webhook.md) ----------------------------------------------------------------
@@ -225,6 +190,7 @@ class ResultEvent(Envelope):
 
 class EndEvent(Envelope):
     type: Literal["codenow.ci.end.event"]
+    # CANCELED, one L, as the contract spells it; the build becomes CANCELLED (builds/state.py).
     result: Literal["SUCCESSFUL", "FAILED", "CANCELED"]
 
 

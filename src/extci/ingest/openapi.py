@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from extci.builds.state import BuildStatus
 from extci.ingest.events import EVENT_ADAPTER, WIRE_VERSION
 
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -72,14 +73,7 @@ WEBHOOK_OPENAPI: dict[str, Any] = {
                             "componentId": {"type": "string"},
                             "buildStatus": {
                                 "type": "string",
-                                "enum": [
-                                    "BUILDING",
-                                    "SUCCESSFUL",
-                                    "INCOMPLETE",
-                                    "FAILED",
-                                    "CANCELLED",
-                                    "LOST",
-                                ],
+                                "enum": [s.value for s in BuildStatus],
                             },
                             "duplicate": {"type": "boolean"},
                         },

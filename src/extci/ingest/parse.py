@@ -8,13 +8,13 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from extci.builds.result_types import NAMES as RESULT_TYPES
+from extci.config import Limits
 from extci.errors import BadRequest, FieldError, ValidationFailed, json_pointer
 from extci.ingest.events import (
     EVENT_ADAPTER,
     EVENT_TYPES,
-    RESULT_TYPES,
     EndEvent,
-    Limits,
     ResultEvent,
     StartEvent,
 )

@@ -1,4 +1,5 @@
-"""SQL of the ingest path's own state: the shared rate-limit windows."""
+"""SQL of the ingest path's own state: the shared rate-limit windows (PostgreSQL), counted
+by :class:`extci.ratelimit.DatabaseRateLimiter` through :func:`count_hits`."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import cast
 
 from sqlalchemy import Connection, Table, case
 
-from extci.db import dialect_insert
 from extci.ingest.models import RateWindow
+from extci.queries import dialect_insert
 from extci.trust.models import TrustRateWindow
 
 
@@ -38,3 +39,17 @@ def count_requests(
     ).returning(id_column, table.c.window_start, table.c.count)
     rows = [{id_column.name: k, "window_start": now, "count": hits[k]} for k in sorted(hits)]
     return [(r[0], r[1], r[2]) for r in conn.execute(stmt, rows)]
+
+
+def count_hits(
+    conn: Connection, hits: Mapping[int, int], now: datetime, stale_before: datetime
+) -> list[tuple[int, datetime, int]]:
+    """:func:`count_requests` of CI keys (positive ids) and of trust policies' identities
+    (OIDC tokens: negative ids, ``-policy.id``), each in its own table."""
+    keys = {k: n for k, n in hits.items() if k > 0}
+    rows = count_requests(conn, keys, now, stale_before) if keys else []
+    if len(keys) < len(hits):
+        policies = {-k: n for k, n in hits.items() if k < 0}
+        counted = count_requests(conn, policies, now, stale_before, policies=True)
+        rows += [(-k, start, count) for k, start, count in counted]
+    return rows

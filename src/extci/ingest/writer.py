@@ -29,11 +29,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from extci.batching import Batcher
-from extci.clock import utcnow
-from extci.db import WRITE, Link, problem_for, unavailable
+from extci.clock import SYSTEM_CLOCK, Clock
+from extci.db import WRITE, Link
 from extci.errors import ExtciError
 from extci.ingest.service import Event, EventFailed, Outcome, Rules, ingest_batch
 from extci.keys.service import AuthenticatedKey
+from extci.problems import problem_for, unavailable
 from extci.webhooks.outbox import Outbox
 
 log = logging.getLogger("extci.ingest")
@@ -47,10 +48,17 @@ _ATTEMPTS = 3
 
 
 class IngestWorker:
-    def __init__(self, engine: Engine, rules: Rules, outbox: Outbox | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        rules: Rules,
+        outbox: Outbox | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.link = Link(engine, clean=(EventFailed,), **WRITE)
         self.rules = rules
         self.outbox = outbox
+        self.clock = clock
 
     def idle(self) -> None:
         self.link.drop()
@@ -65,7 +73,7 @@ class IngestWorker:
                     stored = ingest_batch(
                         conn,
                         [jobs[i] for i in pending],
-                        now=utcnow(),
+                        now=self.clock.now(),
                         rules=self.rules,
                         outbox=self.outbox,
                     )
@@ -108,10 +116,11 @@ def ingest_writer(
     threads: int,
     queue_limit: int,
     outbox: Outbox | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> IngestWriter:
     return Batcher(
         "writer",
-        lambda: IngestWorker(engine, rules, outbox),
+        lambda: IngestWorker(engine, rules, outbox, clock),
         threads=threads,
         queue_limit=queue_limit,
         overloaded="The server is receiving more events than it can store; retry shortly.",

@@ -23,12 +23,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from extci.keys.models import CIKey, key_status
+from extci.commit_hooks import on_commit_changing
+from extci.keys.models import CIKey, KeyStatus, key_status
 
 DEFAULT_TTL_SECONDS = 1.0
 MAX_ENTRIES = 10_000
@@ -42,7 +41,7 @@ class KeyRecord:
     expires_at: datetime | None
 
     def active(self, now: datetime) -> bool:
-        return key_status(self.status, self.expires_at, now) == "ACTIVE"
+        return key_status(self.status, self.expires_at, now) == KeyStatus.ACTIVE
 
 
 class KeyCache:
@@ -96,17 +95,4 @@ def invalidate_on_commit(sessions: sessionmaker[Session], cache: KeyCache) -> No
     (suspend, resume, delete, expiry): this process sees its own changes at once; other
     processes (another server, the admin CLI) within the cache's lifetime."""
 
-    @event.listens_for(sessions, "after_flush")
-    def _note(session: Session, _context: Any) -> None:
-        touched = (*session.new, *session.dirty, *session.deleted)
-        if any(isinstance(obj, CIKey) for obj in touched):
-            session.info["extci_keys_changed"] = True
-
-    @event.listens_for(sessions, "after_commit")
-    def _forget(session: Session) -> None:
-        if session.info.pop("extci_keys_changed", False):
-            cache.clear()
-
-    @event.listens_for(sessions, "after_rollback")
-    def _drop(session: Session) -> None:
-        session.info.pop("extci_keys_changed", None)
+    on_commit_changing(sessions, CIKey, cache.clear)

@@ -6,8 +6,7 @@ from extci.accounts.dependencies import ActorDep, Editor, Viewer
 from extci.dependencies import SessionDep, SettingsDep
 from extci.keys import service
 from extci.keys.schemas import KeyCreate, KeyCreated, KeyOut
-from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import CursorQuery, LimitQuery, PageOut
+from extci.schemas import PageOut, PagingQuery
 
 router = APIRouter(prefix="/components/{component_id}/ci-keys", tags=["ci-keys"])
 
@@ -23,7 +22,7 @@ def create_key(
 ) -> KeyCreated:
     new = service.create(
         session,
-        settings.secret,
+        settings.hmac_key,
         component_id,
         name=body.name,
         expires_at=body.expires_at,
@@ -34,14 +33,10 @@ def create_key(
 
 @router.get("", response_model=PageOut[KeyOut])
 def list_keys(
-    session: SessionDep,
-    component_id: str,
-    _user: Viewer,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
+    session: SessionDep, component_id: str, _user: Viewer, paging: PagingQuery
 ) -> PageOut[KeyOut]:
-    page = service.listing(session, component_id, cursor=cursor, limit=limit)
-    return PageOut(items=[KeyOut.of(k) for k in page.items], next_cursor=page.next_cursor)
+    page = service.list_keys(session, component_id, cursor=paging.cursor, limit=paging.limit)
+    return PageOut.of(page, KeyOut.of)
 
 
 @router.post("/{key_id}/suspend", response_model=KeyOut)

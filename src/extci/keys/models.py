@@ -1,16 +1,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from extci.constraints import one_of
 from extci.db import Base, UTCDateTime
+
+
+class KeyStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    EXPIRED = "EXPIRED"  # derived at read time from expires_at, never stored
+
+
+STORED_KEY_STATUSES = (KeyStatus.ACTIVE, KeyStatus.SUSPENDED)
 
 
 class CIKey(Base):
     __tablename__ = "ci_keys"
-    __table_args__ = (CheckConstraint("status IN ('ACTIVE', 'SUSPENDED')", name="status"),)
+    __table_args__ = (CheckConstraint(one_of("status", STORED_KEY_STATUSES), name="status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     component_id: Mapped[str] = mapped_column(
@@ -20,7 +31,7 @@ class CIKey(Base):
     # HMAC-SHA256 of the key under the installation's secret; the plaintext is never stored.
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hint: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    status: Mapped[str] = mapped_column(String(16), default=KeyStatus.ACTIVE)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(255))
@@ -32,6 +43,6 @@ class CIKey(Base):
 
 def key_status(status: str, expires_at: datetime | None, now: datetime) -> str:
     """ACTIVE, SUSPENDED, or EXPIRED once an active key is past its expiry."""
-    if status == "ACTIVE" and expires_at is not None and expires_at <= now:
-        return "EXPIRED"
+    if status == KeyStatus.ACTIVE and expires_at is not None and expires_at <= now:
+        return KeyStatus.EXPIRED
     return status

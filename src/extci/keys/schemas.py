@@ -25,17 +25,10 @@ class KeyOut(ApiModel):
 
     @classmethod
     def of(cls, key: CIKey) -> KeyOut:
-        return cls(
-            id=key.id,
-            component_id=key.component_id,
-            name=key.name,
-            hint=key.hint,
-            status=key.effective_status(utcnow()),
-            expires_at=key.expires_at,
-            created_at=key.created_at,
-            created_by=key.created_by,
-            last_used_at=key.last_used_at,
-        )
+        """The key as stored, but EXPIRED once an active key is past its expiry."""
+        out = cls.model_validate(key)
+        out.status = key.effective_status(utcnow())
+        return out
 
 
 class KeyCreated(KeyOut):

@@ -11,13 +11,16 @@ from extci import security
 from extci.audit.models import AuditAction
 from extci.audit.service import Actor, record
 from extci.clock import utcnow
+from extci.components import owned
+from extci.components import repository as component_rows
 from extci.components import service as components
-from extci.errors import Conflict, NotFound
+from extci.components.kinds import CiMode
+from extci.errors import Conflict
 from extci.keys import repository
 from extci.keys.cache import KeyRecord
-from extci.keys.models import CIKey
-from extci.pagination import DEFAULT_LIMIT, Page, decode_id_cursor, encode_cursor, page_of
-from extci.validation import display_name, future_expiry, storable_id
+from extci.keys.models import CIKey, KeyStatus
+from extci.pagination import DEFAULT_LIMIT, Page
+from extci.validation import display_name, future_expiry
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # One body for every refused key, so a caller learns nothing about why.
@@ -46,7 +49,7 @@ def create(
     actor: Actor,
 ) -> NewKey:
     component = components.get(session, component_id)
-    if component.ci_mode != "external":
+    if component.ci_mode != CiMode.EXTERNAL:
         raise Conflict(
             f"Component {component_id!r} is built by the platform; switch it to External CI "
             "before generating a CI key."
@@ -58,12 +61,12 @@ def create(
         name=display_name(name, "key"),
         key_hash=security.keyed_hash(secret, plaintext),
         hint=security.token_hint(plaintext, security.CI_KEY_PREFIX),
-        status="ACTIVE",
+        status=KeyStatus.ACTIVE,
         expires_at=future_expiry(expires_at, now),
         created_at=now,
         created_by=actor.name,
     )
-    repository.add(session, key)
+    component_rows.add(session, key)
     _record(session, actor, AuditAction.KEY_CREATED, key)
     return NewKey(key, plaintext)
 
@@ -73,44 +76,48 @@ def _record(session: Session, actor: Actor, action: AuditAction, key: CIKey) -> 
     record(session, actor, action, f"key {key.id}", component_id=key.component_id, details=details)
 
 
-def listing(
+def list_keys(
     session: Session, component_id: str, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
 ) -> Page[CIKey]:
-    components.get(session, component_id)
-    rows = repository.for_component(
-        session, component_id, after_id=decode_id_cursor(cursor), limit=limit + 1
-    )
-    return page_of(rows, limit, lambda k: encode_cursor(k.id))
+    return owned.page(session, CIKey, component_id, cursor=cursor, limit=limit)
 
 
 def get(session: Session, component_id: str, key_id: int) -> CIKey:
-    components.get(session, component_id)
-    key = repository.get(session, component_id, key_id) if storable_id(key_id) else None
-    if key is None:
-        raise NotFound(f"CI key {key_id} of component {component_id!r} does not exist.")
-    return key
+    return owned.get(session, CIKey, component_id, key_id, "CI key")
 
 
 def suspend(session: Session, component_id: str, key_id: int, *, actor: Actor) -> CIKey:
-    key = get(session, component_id, key_id)
-    if key.status != "SUSPENDED":
-        key.status = "SUSPENDED"
-        _record(session, actor, AuditAction.KEY_SUSPENDED, key)
-    return key
+    return _set_status(
+        session, component_id, key_id, KeyStatus.SUSPENDED, AuditAction.KEY_SUSPENDED, actor
+    )
 
 
 def resume(session: Session, component_id: str, key_id: int, *, actor: Actor) -> CIKey:
+    return _set_status(
+        session, component_id, key_id, KeyStatus.ACTIVE, AuditAction.KEY_RESUMED, actor
+    )
+
+
+def _set_status(
+    session: Session,
+    component_id: str,
+    key_id: int,
+    status: KeyStatus,
+    action: AuditAction,
+    actor: Actor,
+) -> CIKey:
+    """Suspend or resume a key; the audit log records it only when the status changes."""
     key = get(session, component_id, key_id)
-    if key.status != "ACTIVE":
-        key.status = "ACTIVE"
-        _record(session, actor, AuditAction.KEY_RESUMED, key)
+    if key.status != status:
+        key.status = status
+        _record(session, actor, action, key)
     return key
 
 
 def delete(session: Session, component_id: str, key_id: int, *, actor: Actor) -> None:
     key = get(session, component_id, key_id)
     _record(session, actor, AuditAction.KEY_DELETED, key)
-    repository.delete(session, key)
+    component_rows.delete(session, key)
 
 
 def lookup(session: Session, key_hash: str) -> KeyRecord | None:

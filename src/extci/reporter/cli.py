@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from extci.reporter.client import Reporter, stderr_log
-from extci.reporter.config import Settings, parse_duration
+from extci.reporter.config import Settings, duration_seconds
 from extci.reporter.detect import Actor, CIContext, detect_ci, strip_credentials, with_local_git
 from extci.reporter.errors import ExitCode, ReporterError
 from extci.reporter.events import END_RESULTS, Event, end_event, result_event, start_event
@@ -61,12 +61,12 @@ def _common_options() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--retry-for",
-        type=parse_duration,
+        type=duration_seconds,
         metavar="DURATION",
-        help="total time spent retrying one event, e.g. 60s, 2m [EXTCI_RETRY_FOR, 60s]",
+        help="total time spent retrying one event, e.g. 60s, 1.5m [EXTCI_RETRY_FOR, 60s]",
     )
     group.add_argument(
-        "--timeout", type=parse_duration, default=30.0, metavar="DURATION",
+        "--timeout", type=duration_seconds, default=30.0, metavar="DURATION",
         help="timeout of one request (default 30s)",
     )  # fmt: skip
     group.add_argument(
@@ -109,57 +109,66 @@ def register(sub: Any, only: str | None = None) -> None:
     common = _common_options()
 
     if only in (None, "start"):
-        _add_start(actions, common, fmt)
+        _add_start(actions, common)
     if only in (None, "result"):
-        _add_result(actions, common, fmt)
+        _add_result(actions, common)
     if only in (None, "end"):
-        _add_end(actions, common, fmt)
+        _add_end(actions, common)
     if only in (None, "run"):
-        _add_run(actions, common, fmt)
+        _add_run(actions, common)
 
 
-def _add_start(actions: Any, common: argparse.ArgumentParser, fmt: Any) -> None:
-    start = actions.add_parser(
-        "start", parents=[common], help="open a build", epilog=EXIT_CODES, formatter_class=fmt
+def _action(
+    actions: Any,
+    common: argparse.ArgumentParser,
+    name: str,
+    help: str,
+    *,
+    usage: str | None = None,
+    epilog: str = EXIT_CODES,
+) -> argparse.ArgumentParser:
+    """One action of ``extci report``: the common options, and help text as written."""
+    parser: argparse.ArgumentParser = actions.add_parser(
+        name,
+        parents=[common],
+        help=help,
+        usage=usage,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    return parser
+
+
+def _add_start(actions: Any, common: argparse.ArgumentParser) -> None:
+    start = _action(actions, common, "start", "open a build")
     _start_options(start)
     start.set_defaults(handler=_wrap(_handle_start, git=False))
 
 
-def _add_result(actions: Any, common: argparse.ArgumentParser, fmt: Any) -> None:
-
-    result = actions.add_parser(
-        "result",
-        parents=[common],
-        help="attach result items to the build",
-        usage="extci report result [options] TYPE [--field value ...] [TYPE ...]",
-        epilog=f"{ITEMS_HELP}\n\n{EXIT_CODES}",
-        formatter_class=fmt,
+def _add_result(actions: Any, common: argparse.ArgumentParser) -> None:
+    usage = "extci report result [options] TYPE [--field value ...] [TYPE ...]"
+    epilog = f"{ITEMS_HELP}\n\n{EXIT_CODES}"
+    result = _action(
+        actions, common, "result", "attach result items to the build", usage=usage, epilog=epilog
     )
     result.add_argument("items", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     result.set_defaults(handler=_wrap(_handle_result))
 
 
-def _add_end(actions: Any, common: argparse.ArgumentParser, fmt: Any) -> None:
-
-    end = actions.add_parser(
-        "end", parents=[common], help="close the build", epilog=EXIT_CODES, formatter_class=fmt
-    )
+def _add_end(actions: Any, common: argparse.ArgumentParser) -> None:
+    end = _action(actions, common, "end", "close the build")
     end.add_argument("--result", required=True, choices=END_RESULTS, dest="end_result")
     end.set_defaults(handler=_wrap(_handle_end, git=False))
 
 
-def _add_run(actions: Any, common: argparse.ArgumentParser, fmt: Any) -> None:
-
-    run = actions.add_parser(
-        "run",
-        parents=[common],
-        help="start, run a command, send results and always the end event",
-        usage="extci report run [options] [TYPE --field value ...] -- COMMAND [ARG ...]",
-        epilog=f"{ITEMS_HELP}\nrun sends git-revision/git-tag right after start, the other "
-        "items\nonly when the command exits 0.\n\n" + EXIT_CODES,
-        formatter_class=fmt,
+def _add_run(actions: Any, common: argparse.ArgumentParser) -> None:
+    usage = "extci report run [options] [TYPE --field value ...] -- COMMAND [ARG ...]"
+    epilog = (
+        f"{ITEMS_HELP}\nrun sends git-revision/git-tag right after start, the other "
+        "items\nonly when the command exits 0.\n\n" + EXIT_CODES
     )
+    help = "start, run a command, send results and always the end event"
+    run = _action(actions, common, "run", help, usage=usage, epilog=epilog)
     _start_options(run)
     run.add_argument(
         "--no-git-revision",

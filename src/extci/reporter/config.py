@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from extci.durations import parse_duration
 from extci.reporter.detect import CIContext, pipeline_id
 from extci.reporter.errors import ExitCode, ReporterError
 from extci.reporter.transport import RetryPolicy
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
-
-def parse_duration(text: str) -> float:
-    """``90``, ``90s``, ``1.5m``, ``500ms`` -> seconds (for argparse ``type=``)."""
-    match = _DURATION.match(text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 60s, 2m, 500ms)")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+def duration_seconds(text: str) -> float:
+    """A duration (extci.durations: ``90``, ``500ms``, ``1.5m``, ``7d``) in seconds, for
+    argparse ``type=``."""
+    try:
+        return parse_duration(text).total_seconds()
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} ({error})") from None
 
 
 class Settings(NamedTuple):
@@ -45,7 +43,7 @@ class Settings(NamedTuple):
         retry_for = args.retry_for
         if retry_for is None:
             try:
-                retry_for = parse_duration(env.get("EXTCI_RETRY_FOR") or "60s")
+                retry_for = duration_seconds(env.get("EXTCI_RETRY_FOR") or "60s")
             except argparse.ArgumentTypeError as error:
                 raise ReporterError(f"EXTCI_RETRY_FOR: {error}", ExitCode.USAGE) from None
         return cls(

@@ -21,7 +21,9 @@ ITEM_VERSION = "v1"
 
 _ARTIFACT = ("repositoryUrl", "artifactPath", "artifactVersion")
 
-# type -> (required fields, optional fields), as in docs/webhook.md, "Result items".
+# type -> (required fields, optional fields), as in docs/webhook.md, "Result items": a
+# standard-library copy of the server's registry (extci/builds/result_types.py), which the
+# reporter cannot import; tests/reporter/test_report_parity.py holds the two equal.
 RESULT_TYPES: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "git-revision": (("repositoryUrl", "branch", "commitSha"), ()),
     "git-tag": (("tag",), ()),

@@ -185,7 +185,8 @@ def format_problem(status: int, reason: str, body: bytes) -> str:
     return "\n".join(lines)
 
 
-def _exit_code_for(status: int) -> ExitCode:
+def exit_code_for(status: int) -> ExitCode:
+    """The code for an answer's HTTP status; the admin commands use it too (extci.cli)."""
     if status in (401, 403):
         return ExitCode.AUTH
     if status in RETRY_STATUSES:
@@ -241,9 +242,9 @@ def post_event(
                 )
             problem = format_problem(status, reason, payload)
             if status not in RETRY_STATUSES:
-                raise ReporterError(problem, _exit_code_for(status))
+                raise ReporterError(problem, exit_code_for(status))
             retry_after = retry_after_seconds(answer_headers.get("retry-after"))
-            failure, code = problem.splitlines()[0], _exit_code_for(status)
+            failure, code = problem.splitlines()[0], exit_code_for(status)
         delay = backoff(attempt, retry_after)
         if time.monotonic() + delay > deadline:
             raise ReporterError(f"{failure} (gave up retrying)", code)

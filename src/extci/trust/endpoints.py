@@ -4,8 +4,7 @@ from fastapi import APIRouter, Response
 
 from extci.accounts.dependencies import ActorDep, Editor, Viewer
 from extci.dependencies import SessionDep, SettingsDep
-from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import CursorQuery, LimitQuery, PageOut
+from extci.schemas import PageOut, PagingQuery
 from extci.trust import service
 from extci.trust.schemas import TrustPolicyCreate, TrustPolicyOut
 
@@ -36,14 +35,10 @@ def create_trust_policy(
 
 @router.get("", response_model=PageOut[TrustPolicyOut])
 def list_trust_policies(
-    session: SessionDep,
-    component_id: str,
-    _user: Viewer,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
+    session: SessionDep, component_id: str, _user: Viewer, paging: PagingQuery
 ) -> PageOut[TrustPolicyOut]:
-    page = service.listing(session, component_id, cursor=cursor, limit=limit)
-    return PageOut(items=[TrustPolicyOut.of(p) for p in page.items], next_cursor=page.next_cursor)
+    page = service.list_policies(session, component_id, cursor=paging.cursor, limit=paging.limit)
+    return PageOut.of(page, TrustPolicyOut.of)
 
 
 @router.get("/{policy_id}", response_model=TrustPolicyOut)

@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from extci.commit_hooks import on_commit_changing
 from extci.db import unit_of_work
 from extci.errors import ServiceUnavailable, Unauthorized
 from extci.keys.service import AuthenticatedKey
@@ -276,17 +276,4 @@ def _satisfies(policy: _Policy, claims: dict[str, Any]) -> bool:
 def invalidate_on_commit(sessions: sessionmaker[Session], verifier: OidcVerifier) -> None:
     """Forget cached policies when this process commits a change to one."""
 
-    @event.listens_for(sessions, "after_flush")
-    def _note(session: Session, _context: Any) -> None:
-        touched = (*session.new, *session.dirty, *session.deleted)
-        if any(isinstance(obj, TrustPolicy) for obj in touched):
-            session.info["extci_trust_changed"] = True
-
-    @event.listens_for(sessions, "after_commit")
-    def _forget(session: Session) -> None:
-        if session.info.pop("extci_trust_changed", False):
-            verifier.forget_policies()
-
-    @event.listens_for(sessions, "after_rollback")
-    def _drop(session: Session) -> None:
-        session.info.pop("extci_trust_changed", None)
+    on_commit_changing(sessions, TrustPolicy, verifier.forget_policies)

@@ -6,26 +6,11 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from extci.db import newest_first
+from extci.components import owned
 from extci.trust.models import TrustPolicy
-
-
-def get(session: Session, component_id: str, policy_id: int) -> TrustPolicy | None:
-    stmt = select(TrustPolicy).where(
-        TrustPolicy.id == policy_id, TrustPolicy.component_id == component_id
-    )
-    return session.execute(stmt).scalar_one_or_none()
-
-
-def for_component(
-    session: Session, component_id: str, *, after_id: int | None, limit: int
-) -> list[TrustPolicy]:
-    """Newest first; ``after_id`` is the keyset cursor."""
-    stmt = select(TrustPolicy).where(TrustPolicy.component_id == component_id)
-    return newest_first(session, stmt, TrustPolicy.id, after_id=after_id, limit=limit)
 
 
 def for_issuer(session: Session, issuer: str) -> list[Any]:
@@ -52,24 +37,7 @@ def states(conn: Connection, policy_ids: Collection[int]) -> dict[int, Any]:
     return {row.id: row for row in conn.execute(stmt)}
 
 
-def add(session: Session, policy: TrustPolicy) -> None:
-    session.add(policy)
-    session.flush()
-
-
-def delete(session: Session, policy: TrustPolicy) -> None:
-    session.delete(policy)
-    session.flush()
-
-
 def stamp_last_used(
     conn: Session | Connection, policy_id: int, now: datetime, stale_before: datetime
 ) -> None:
-    conn.execute(
-        update(TrustPolicy)
-        .where(
-            TrustPolicy.id == policy_id,
-            or_(TrustPolicy.last_used_at.is_(None), TrustPolicy.last_used_at < stale_before),
-        )
-        .values(last_used_at=now)
-    )
+    owned.stamp_last_used(conn, TrustPolicy, policy_id, now, stale_before)

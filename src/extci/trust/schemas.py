@@ -67,14 +67,4 @@ class TrustPolicyOut(ApiModel):
 
     @classmethod
     def of(cls, policy: TrustPolicy) -> TrustPolicyOut:
-        return cls(
-            id=policy.id,
-            component_id=policy.component_id,
-            name=policy.name,
-            issuer=policy.issuer,
-            audience=policy.audience,
-            claims=dict(policy.claims),
-            created_at=policy.created_at,
-            created_by=policy.created_by,
-            last_used_at=policy.last_used_at,
-        )
+        return cls.model_validate(policy)

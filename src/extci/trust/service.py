@@ -18,13 +18,15 @@ from sqlalchemy.orm import Session
 from extci.audit.models import AuditAction
 from extci.audit.service import Actor, record
 from extci.clock import utcnow
+from extci.components import owned
+from extci.components import repository as component_rows
 from extci.components import service as components
-from extci.errors import Conflict, FieldError, NotFound, ValidationFailed
-from extci.pagination import DEFAULT_LIMIT, Page, decode_id_cursor, encode_cursor, page_of
+from extci.components.kinds import CiMode
+from extci.errors import Conflict, FieldError, ValidationFailed
+from extci.pagination import DEFAULT_LIMIT, Page
 from extci.schemas import NAME_PATTERN
-from extci.trust import repository
 from extci.trust.models import TrustPolicy
-from extci.validation import display_name, is_unicode_text, storable_id
+from extci.validation import display_name, is_unicode_text
 
 MAX_CLAIMS = 10
 MAX_CLAIM_VALUE = 1024
@@ -92,7 +94,7 @@ def create(
     allow_http: bool = False,
 ) -> TrustPolicy:
     component = components.get(session, component_id)
-    if component.ci_mode != "external":
+    if component.ci_mode != CiMode.EXTERNAL:
         raise Conflict(
             f"Component {component_id!r} is built by the platform; switch it to External CI "
             "before trusting a CI's identity tokens."
@@ -106,7 +108,7 @@ def create(
         created_at=utcnow(),
         created_by=actor.name,
     )
-    repository.add(session, policy)
+    component_rows.add(session, policy)
     _record(session, actor, AuditAction.TRUST_POLICY_CREATED, policy)
     return policy
 
@@ -117,25 +119,17 @@ def _record(session: Session, actor: Actor, action: AuditAction, policy: TrustPo
     record(session, actor, action, target, component_id=policy.component_id, details=details)
 
 
-def listing(
+def list_policies(
     session: Session, component_id: str, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
 ) -> Page[TrustPolicy]:
-    components.get(session, component_id)
-    rows = repository.for_component(
-        session, component_id, after_id=decode_id_cursor(cursor), limit=limit + 1
-    )
-    return page_of(rows, limit, lambda p: encode_cursor(p.id))
+    return owned.page(session, TrustPolicy, component_id, cursor=cursor, limit=limit)
 
 
 def get(session: Session, component_id: str, policy_id: int) -> TrustPolicy:
-    components.get(session, component_id)
-    policy = repository.get(session, component_id, policy_id) if storable_id(policy_id) else None
-    if policy is None:
-        raise NotFound(f"Trust policy {policy_id} of component {component_id!r} does not exist.")
-    return policy
+    return owned.get(session, TrustPolicy, component_id, policy_id, "Trust policy")
 
 
 def delete(session: Session, component_id: str, policy_id: int, *, actor: Actor) -> None:
     policy = get(session, component_id, policy_id)
     _record(session, actor, AuditAction.TRUST_POLICY_DELETED, policy)
-    repository.delete(session, policy)
+    component_rows.delete(session, policy)

@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 from extci.accounts import service as accounts
 from extci.accounts.dependencies import SESSION_COOKIE
 from extci.accounts.models import User
+from extci.accounts.roles import Role
 from extci.audit.service import Actor
 from extci.clientaddr import client_address
 from extci.config import Settings
@@ -41,11 +42,11 @@ class Visitor:
 
     @property
     def can_edit(self) -> bool:
-        return accounts.role_at_least(self.user.role, "editor")
+        return accounts.role_at_least(self.user.role, Role.EDITOR)
 
     @property
     def is_admin(self) -> bool:
-        return accounts.role_at_least(self.user.role, "admin")
+        return accounts.role_at_least(self.user.role, Role.ADMIN)
 
     @property
     def actor(self) -> Actor:
@@ -64,7 +65,7 @@ def current_visitor(
     check of a web session: every page and the live updates stream (again and again while
     it is open) ask here, so whatever ends a session ends both."""
     cookie = request.cookies.get(SESSION_COOKIE)
-    signed_in = accounts.web_session_user(session, settings.secret, cookie) if cookie else None
+    signed_in = accounts.web_session_user(session, settings.hmac_key, cookie) if cookie else None
     if signed_in is None:
         return None
     return Visitor(signed_in.user, signed_in.csrf_token, client_address(request))
@@ -93,25 +94,25 @@ def form_visitor(visitor: VisitorDep, csrf_token: Annotated[Text, Form()] = "") 
 FormVisitor = Annotated[Visitor, Depends(form_visitor)]
 
 
-def form_editor(visitor: FormVisitor) -> Visitor:
-    accounts.require_role(visitor.user, "editor")
-    return visitor
+@dataclass(frozen=True)
+class VisitorWithRole:
+    """A dependency: the visitor, who must hold ``role`` or a higher one (403 otherwise)."""
+
+    role: Role
+
+    def __call__(self, visitor: VisitorDep) -> Visitor:
+        accounts.require_role(visitor.user, self.role)
+        return visitor
 
 
-EditorForm = Annotated[Visitor, Depends(form_editor)]
+@dataclass(frozen=True)
+class FormWithRole(VisitorWithRole):
+    """The same for a form: its CSRF token is checked first."""
+
+    def __call__(self, visitor: FormVisitor) -> Visitor:
+        return super().__call__(visitor)
 
 
-def admin_visitor(visitor: VisitorDep) -> Visitor:
-    accounts.require_role(visitor.user, "admin")
-    return visitor
-
-
-AdminVisitor = Annotated[Visitor, Depends(admin_visitor)]
-
-
-def form_admin(visitor: FormVisitor) -> Visitor:
-    accounts.require_role(visitor.user, "admin")
-    return visitor
-
-
-AdminForm = Annotated[Visitor, Depends(form_admin)]
+EditorForm = Annotated[Visitor, Depends(FormWithRole(Role.EDITOR))]
+AdminVisitor = Annotated[Visitor, Depends(VisitorWithRole(Role.ADMIN))]
+AdminForm = Annotated[Visitor, Depends(FormWithRole(Role.ADMIN))]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from extci.builds import state
+from extci.builds.state import BuildStatus
 from extci.builds.stats import RECENT, Health, Point
 from extci.humanize import duration
 
@@ -22,21 +22,21 @@ BAR = SLOT * 0.72
 STUB = 4  # the height of a bar without a duration (a LOST build)
 
 # Each status: its CSS class (colour) and its pattern's id (shape), in legend order.
-STATUS_STYLES = {
-    state.SUCCESSFUL: "successful",
-    state.INCOMPLETE: "incomplete",
-    state.FAILED: "failed",
-    state.CANCELLED: "cancelled",
-    state.BUILDING: "building",
-    state.LOST: "lost",
+STATUS_STYLES: dict[str, str] = {
+    BuildStatus.SUCCESSFUL: "successful",
+    BuildStatus.INCOMPLETE: "incomplete",
+    BuildStatus.FAILED: "failed",
+    BuildStatus.CANCELLED: "cancelled",
+    BuildStatus.BUILDING: "building",
+    BuildStatus.LOST: "lost",
 }
-LEGEND_TEXT = {
-    state.SUCCESSFUL: "Successful (solid)",
-    state.INCOMPLETE: "Incomplete (dots)",
-    state.FAILED: "Failed (stripes)",
-    state.CANCELLED: "Cancelled (cross-hatch)",
-    state.BUILDING: "Building (outline)",
-    state.LOST: "Lost (dashed outline)",
+LEGEND_TEXT: dict[str, str] = {
+    BuildStatus.SUCCESSFUL: "Successful (solid)",
+    BuildStatus.INCOMPLETE: "Incomplete (dots)",
+    BuildStatus.FAILED: "Failed (stripes)",
+    BuildStatus.CANCELLED: "Cancelled (cross-hatch)",
+    BuildStatus.BUILDING: "Building (outline)",
+    BuildStatus.LOST: "Lost (dashed outline)",
 }
 
 
@@ -72,7 +72,7 @@ class Chart:
 
 def _label(p: Point) -> str:
     took = "no end event" if p.duration_seconds is None else duration(p.duration_seconds)
-    if p.status == state.BUILDING:
+    if p.status == BuildStatus.BUILDING:
         took = f"running for {took}"
     return f"{p.build_version}: {p.status.lower()}, {took}"
 

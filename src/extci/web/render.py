@@ -13,7 +13,12 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from extci.builds import result_types
+from extci.builds.state import BuildStatus
+from extci.clock import utcnow
+from extci.components.kinds import CiMode, ComponentKind
 from extci.humanize import duration
+from extci.keys.models import KeyStatus
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -52,7 +57,7 @@ def live_duration(started: datetime, ended: datetime | None, seconds: float | No
     if ended is not None:
         return Markup("<span>{}</span>").format(duration(seconds))
     iso = started.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    elapsed = (datetime.now(UTC) - started).total_seconds()
+    elapsed = (utcnow() - started).total_seconds()
     return Markup('<span data-since="{}">{}</span>').format(iso, duration(elapsed))
 
 
@@ -94,6 +99,19 @@ def status_badge(status: str) -> Markup:
     return Markup('<span class="badge badge-{}">{}</span>').format(status.lower(), status)
 
 
+def result_macro(result_type: str) -> str:
+    """The macro of web/templates/_results.html that shows one item of this type."""
+    known = result_types.BY_NAME.get(result_type)
+    return (known.macro if known else None) or "default"
+
+
+def artifact_needs(kind: str) -> list[tuple[str, ...]]:
+    """For the component page's hint: each need of the kind but the git one (the hint names
+    git-revision first, for every kind), as the types that meet it."""
+    needs = result_types.NEEDS.get(kind, ())
+    return [result_types.meeting(n) for n in needs if n is not result_types.Need.GIT]
+
+
 def _env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -114,6 +132,13 @@ def _env() -> Environment:
         asset_version=_asset_version(),
         escape=escape,
         build_url=build_url,
+        result_macro=result_macro,
+        artifact_needs=artifact_needs,
+        # Templates compare with these, never with the strings they stand for.
+        BuildStatus=BuildStatus,
+        CiMode=CiMode,
+        ComponentKind=ComponentKind,
+        KeyStatus=KeyStatus,
     )
     return env
 

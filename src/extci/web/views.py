@@ -3,21 +3,16 @@
 Every page reads without JavaScript; ``static/app.js`` only improves (modal dialogs, copy,
 local times, live updates over server-sent events from :mod:`extci.notify`). The pages
 live in :mod:`extci.web.pages` by subject, the HTML error pages in :mod:`extci.web.errors`;
-this module installs them.
+this module installs them. The live updates' broadcaster and the sign-in throttle are the
+runtime's (:class:`extci.runtime.Runtime`), started and stopped by the app's lifespan.
 """
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from extci.accounts.throttle import sign_in_throttle_for
-from extci.notify import Broadcaster
 from extci.web import render as r
 from extci.web.errors import install_error_pages
 from extci.web.pages import ROUTERS
@@ -35,27 +30,8 @@ async def favicon() -> Response:
 
 
 def install(app: FastAPI) -> None:
-    runtime = app.state.runtime
-    broadcaster = Broadcaster(runtime.settings.resolved_database_url)
-    app.state.broadcaster = broadcaster
-    app.state.sign_in_throttle = sign_in_throttle_for(
-        runtime.engine.dialect.name, runtime.sessions, runtime.settings
-    )
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=r.STATIC), name="static")
     app.add_api_route("/favicon.ico", favicon, methods=["GET", "HEAD"], include_in_schema=False)
     install_error_pages(app)
-
-    previous = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: Any) -> AsyncIterator[Any]:
-        async with previous(a) as maybe_state:
-            broadcaster.start()
-            try:
-                yield maybe_state
-            finally:
-                await broadcaster.aclose()
-
-    app.router.lifespan_context = lifespan

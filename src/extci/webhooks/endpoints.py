@@ -4,8 +4,7 @@ from fastapi import APIRouter, BackgroundTasks, Response
 
 from extci.accounts.dependencies import ActorDep, Admin, Editor, Viewer
 from extci.dependencies import RuntimeDep, SessionDep
-from extci.pagination import DEFAULT_LIMIT
-from extci.schemas import CursorQuery, LimitQuery, PageOut
+from extci.schemas import PageOut, PagingQuery
 from extci.webhooks import service
 from extci.webhooks.schemas import (
     DeliveryOut,
@@ -27,7 +26,7 @@ def _create(
     settings = runtime.settings
     new = service.create(
         session,
-        settings.secret,
+        settings.hmac_key,
         component_id,
         url=body.url,
         events=[e.value for e in body.events],
@@ -57,13 +56,11 @@ def create_component_webhook(
 
 @router.get("/components/{component_id}/webhooks", response_model=PageOut[SubscriptionOut])
 def list_component_webhooks(
-    session: SessionDep,
-    component_id: str,
-    _user: Viewer,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
+    session: SessionDep, component_id: str, _user: Viewer, paging: PagingQuery
 ) -> PageOut[SubscriptionOut]:
-    page = service.listing(session, component_id, cursor=cursor, limit=limit)
+    page = service.list_subscriptions(
+        session, component_id, cursor=paging.cursor, limit=paging.limit
+    )
     return PageOut(items=page.items, next_cursor=page.next_cursor)
 
 
@@ -81,12 +78,9 @@ def create_installation_webhook(
 
 @router.get("/webhooks", response_model=PageOut[SubscriptionOut])
 def list_installation_webhooks(
-    session: SessionDep,
-    _user: Admin,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
+    session: SessionDep, _user: Admin, paging: PagingQuery
 ) -> PageOut[SubscriptionOut]:
-    page = service.listing(session, None, cursor=cursor, limit=limit)
+    page = service.list_subscriptions(session, None, cursor=paging.cursor, limit=paging.limit)
     return PageOut(items=page.items, next_cursor=page.next_cursor)
 
 
@@ -105,16 +99,12 @@ def delete_webhook(
 
 @router.get("/webhooks/{subscription_id}/deliveries", response_model=PageOut[DeliveryOut])
 def list_deliveries(
-    session: SessionDep,
-    subscription_id: int,
-    user: Viewer,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
+    session: SessionDep, subscription_id: int, user: Viewer, paging: PagingQuery
 ) -> PageOut[DeliveryOut]:
     """The delivery log: each delivery with every attempt's time, status, latency and the
     first KB of the answer."""
     subscription = service.get(session, user, subscription_id, write=False)
-    page = service.deliveries(session, subscription, cursor=cursor, limit=limit)
+    page = service.deliveries(session, subscription, cursor=paging.cursor, limit=paging.limit)
     return PageOut(items=page.items, next_cursor=page.next_cursor)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Intege
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extci.builds.models import BigId
+from extci.constraints import one_of
 from extci.db import Base, UTCDateTime
 
 
@@ -43,13 +44,9 @@ class DeliveryState(StrEnum):
     FAILED = "FAILED"  # retried for webhook_retry_for without a 2xx; redeliver by hand
 
 
-def _values(enum: type[StrEnum]) -> str:
-    return ", ".join(f"'{v.value}'" for v in enum)
-
-
 class WebhookSubscription(Base):
     __tablename__ = "webhook_subscriptions"
-    __table_args__ = (CheckConstraint(f"format IN ({_values(WebhookFormat)})", name="format"),)
+    __table_args__ = (CheckConstraint(one_of("format", WebhookFormat), name="format"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # NULL: installation-wide (an admin's), every component's builds.
@@ -78,8 +75,8 @@ class WebhookDelivery(Base):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        CheckConstraint(f"state IN ({_values(DeliveryState)})", name="state"),
-        CheckConstraint(f"message IN ({_values(Message)})", name="message"),
+        CheckConstraint(one_of("state", DeliveryState), name="state"),
+        CheckConstraint(one_of("message", Message), name="message"),
         # The worker's scan: due rows, oldest first.
         Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
         # Order per build: is an older row of this subscription and build still pending?

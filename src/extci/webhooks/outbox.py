@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from extci.builds.state import BuildStatus
+from extci.commit_hooks import on_commit_changing
 from extci.webhooks import repository
 from extci.webhooks.models import (
     DeliveryState,
@@ -30,8 +32,6 @@ from extci.webhooks.models import (
     WebhookSubscription,
 )
 from extci.webhooks.payloads import ARTIFACT_TYPES
-
-SUCCESSFUL = "SUCCESSFUL"
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class Outbox:
         for s in subscribers:
             if WebhookEvent.BUILD_FINISHED in s.events:
                 messages.append((s, Message.BUILD_FINISHED, None))
-            if status != SUCCESSFUL or WebhookEvent.BUILD_DEPLOYABLE not in s.events:
+            if status != BuildStatus.SUCCESSFUL or WebhookEvent.BUILD_DEPLOYABLE not in s.events:
                 continue
             if s.format == WebhookFormat.STANDARD:
                 messages.append((s, Message.BUILD_DEPLOYABLE, None))
@@ -159,17 +159,4 @@ def invalidate_on_commit(sessions: sessionmaker[Session], cache: SubscriptionCac
     """Forget the cached subscriptions when a session of this process commits a change to
     one (created or deleted): this process sees its own changes at once."""
 
-    @event.listens_for(sessions, "after_flush")
-    def _note(session: Session, _context: Any) -> None:
-        touched = (*session.new, *session.dirty, *session.deleted)
-        if any(isinstance(obj, WebhookSubscription) for obj in touched):
-            session.info["extci_webhooks_changed"] = True
-
-    @event.listens_for(sessions, "after_commit")
-    def _forget(session: Session) -> None:
-        if session.info.pop("extci_webhooks_changed", False):
-            cache.clear()
-
-    @event.listens_for(sessions, "after_rollback")
-    def _drop(session: Session) -> None:
-        session.info.pop("extci_webhooks_changed", None)
+    on_commit_changing(sessions, WebhookSubscription, cache.clear)

@@ -17,6 +17,8 @@ from urllib.parse import quote, urlsplit
 from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.v1.event import CloudEvent
 
+from extci.builds.result_types import Need, meeting
+from extci.builds.state import BuildStatus
 from extci.webhooks.models import Message, WebhookFormat
 
 CDEVENTS_VERSION = "0.4.1"
@@ -26,7 +28,9 @@ CDEVENT_TYPES = {
     Message.ARTIFACT_PACKAGED: "dev.cdevents.artifact.packaged.0.2.0",
     Message.ARTIFACT_PUBLISHED: "dev.cdevents.artifact.published.0.2.0",
 }
-ARTIFACT_TYPES = ("container", "helm", "maven", "npm", "nuget")
+ARTIFACT_TYPES = meeting(Need.CONTAINER, Need.HELM, Need.PACKAGE)
+# What a finished build is known by: its image, else its first package (see main_artifact).
+MAIN_ARTIFACT_TYPES = meeting(Need.CONTAINER, Need.PACKAGE)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,20 @@ class BuildView:
     commit_sha: str | None
     dashboard_url: str | None
     results: Sequence[tuple[int, str, dict[str, str]]]  # (result id, type, fields)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What one outbox row tells its subscriber: the message (build.started, …), its id (the
+    webhook-id), when it happened, the build, and for an artifact message the result it is
+    about; links point under ``base_url``."""
+
+    message: str
+    message_id: str
+    occurred_at: datetime
+    build: BuildView
+    base_url: str
+    result_id: int | None
 
 
 @dataclass(frozen=True)
@@ -73,7 +91,7 @@ def standard(message: str, occurred_at: datetime, build: BuildView, base_url: st
         "startedAt": _iso(build.started_at),
     }
     if message == Message.BUILD_STARTED:
-        data["status"] = "BUILDING"
+        data["status"] = BuildStatus.BUILDING
     else:
         data.update(
             status=build.status,
@@ -131,14 +149,15 @@ def purl(kind: str, fields: dict[str, str]) -> str:
         scope, _, name = path.rpartition("/")
         namespace = f"{quote(scope, safe='')}/" if scope else ""
         return f"pkg:npm/{namespace}{_q(name)}@{_q(version)}?repository_url={_q(repository)}"
-    if kind == "nuget":
-        return f"pkg:nuget/{_q(path)}@{_q(version)}?repository_url={_q(repository)}"
-    raise ValueError(f"not an artifact result: {kind}")
+    if kind not in ARTIFACT_TYPES:
+        raise ValueError(f"not an artifact result: {kind}")
+    # nuget, and any other package type: the purl type is the result type's name.
+    return f"pkg:{kind}/{_q(path)}@{_q(version)}?repository_url={_q(repository)}"
 
 
 def main_artifact(build: BuildView) -> str | None:
     """The artifact a finished build is known by: its image, else its package."""
-    for wanted in ("container", "maven", "npm", "nuget"):
+    for wanted in MAIN_ARTIFACT_TYPES:
         for _, kind, fields in build.results:
             if kind == wanted:
                 return purl(kind, fields)
@@ -148,22 +167,16 @@ def main_artifact(build: BuildView) -> str | None:
 # ---- CDEvents ------------------------------------------------------------------------
 
 
-def cdevent(
-    message: str,
-    message_id: str,
-    occurred_at: datetime,
-    build: BuildView,
-    base_url: str,
-    result_id: int | None,
-) -> dict[str, Any]:
+def cdevent(notice: Notice) -> dict[str, Any]:
     """The CDEvent (spec 0.4.1) for one outbox row."""
+    message, build, base_url = notice.message, notice.build, notice.base_url
     source = f"{base_url}/components/{build.component_id}"
     context = {
         "version": CDEVENTS_VERSION,
-        "id": message_id,
+        "id": notice.message_id,
         "source": source,
         "type": CDEVENT_TYPES[Message(message)],
-        "timestamp": _iso(occurred_at),
+        "timestamp": _iso(notice.occurred_at),
     }
     custom = {
         "componentId": build.component_id,
@@ -176,12 +189,12 @@ def cdevent(
     elif message == Message.BUILD_FINISHED:
         custom["status"] = build.status
         content: dict[str, Any] = {}
-        artifact = main_artifact(build) if build.status == "SUCCESSFUL" else None
+        artifact = main_artifact(build) if build.status == BuildStatus.SUCCESSFUL else None
         if artifact:
             content["artifactId"] = artifact
         subject = {"type": "build", "content": content}
     else:
-        kind, fields = next((t, f) for i, t, f in build.results if i == result_id)
+        kind, fields = next((t, f) for i, t, f in build.results if i == notice.result_id)
         custom["resultType"] = kind
         subject = {"id": purl(kind, fields), "source": source, "type": "artifact"}
         if message == Message.ARTIFACT_PACKAGED:
@@ -227,16 +240,7 @@ def cloudevent(event: dict[str, Any], fmt: str) -> Outgoing:
     return Outgoing({k.lower(): v for k, v in message.headers.items()}, message.body)
 
 
-def render(
-    fmt: str,
-    message: str,
-    message_id: str,
-    occurred_at: datetime,
-    build: BuildView,
-    base_url: str,
-    result_id: int | None,
-) -> Outgoing:
+def render(fmt: str, notice: Notice) -> Outgoing:
     if fmt == WebhookFormat.STANDARD:
-        return standard(message, occurred_at, build, base_url)
-    event = cdevent(message, message_id, occurred_at, build, base_url, result_id)
-    return cloudevent(event, fmt)
+        return standard(notice.message, notice.occurred_at, notice.build, notice.base_url)
+    return cloudevent(cdevent(notice), fmt)

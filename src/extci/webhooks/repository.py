@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from extci.builds.models import Build, BuildResult
-from extci.db import newest_first
+from extci.queries import newest_first
 from extci.webhooks.models import (
     DeliveryState,
     WebhookAttempt,

@@ -47,19 +47,10 @@ class SubscriptionOut(ApiModel):
 
     @classmethod
     def of(cls, s: WebhookSubscription, failing: tuple[int, int] = (0, 0)) -> SubscriptionOut:
-        return cls(
-            id=s.id,
-            component_id=s.component_id,
-            url=s.url,
-            events=list(s.events),
-            format=s.format,
-            description=s.description,
-            secret_hint=s.secret_hint,
-            created_at=s.created_at,
-            created_by=s.created_by,
-            failed_deliveries=failing[0],
-            retrying_deliveries=failing[1],
-        )
+        """``failing``: (failed, retrying) deliveries of the subscription."""
+        out = cls.model_validate(s)
+        out.failed_deliveries, out.retrying_deliveries = failing
+        return out
 
 
 class SubscriptionCreated(SubscriptionOut):

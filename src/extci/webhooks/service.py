@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from extci.accounts.models import User
+from extci.accounts.roles import Role
 from extci.accounts.service import require_role
 from extci.audit.models import AuditAction
 from extci.audit.service import Actor, record
@@ -121,7 +122,7 @@ def _record(
     record(session, actor, action, f"webhook {s.id}", component_id=s.component_id, details=details)
 
 
-def listing(
+def list_subscriptions(
     session: Session,
     component_id: str | None,
     *,
@@ -146,9 +147,9 @@ def get(session: Session, user: User, subscription_id: int, *, write: bool) -> W
     if found is None:
         raise NotFound(f"Webhook subscription {subscription_id} does not exist.")
     if found.component_id is None:
-        require_role(user, "admin")
+        require_role(user, Role.ADMIN)
     else:
-        require_role(user, "editor" if write else "viewer")
+        require_role(user, Role.EDITOR if write else Role.VIEWER)
     return found
 
 

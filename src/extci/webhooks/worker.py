@@ -30,7 +30,7 @@ from extci.clock import utcnow
 from extci.db import WRITE
 from extci.webhooks import observe, repository, signing, transport
 from extci.webhooks.models import DeliveryState
-from extci.webhooks.payloads import BuildView, render
+from extci.webhooks.payloads import BuildView, Notice, render
 
 log = logging.getLogger("extci.webhooks")
 DEPTH_EVERY_SECONDS = 15.0
@@ -150,15 +150,10 @@ class DeliveryWorker:
             dashboard_url=build.dashboard_url,
             results=[(r.id, r.type, r.fields) for r in results],
         )
-        outgoing = render(
-            row.format,
-            row.message,
-            row.message_id,
-            row.created_at,
-            view,
-            self.settings.base_url,
-            row.result_id,
+        notice = Notice(
+            row.message, row.message_id, row.created_at, view, self.settings.base_url, row.result_id
         )
+        outgoing = render(row.format, notice)
         key = signing.secret_bytes(self.settings.server_secret, row.secret_salt)
         headers = {
             **outgoing.headers,

@@ -10,9 +10,8 @@ from fastapi.routing import APIRouter
 from sqlalchemy.orm import Session
 
 from extci.builds import service as builds
-from extci.clock import utcnow
 from extci.config import Settings
-from extci.dependencies import SessionDep, SettingsDep
+from extci.dependencies import SessionDep, SettingsDep, request_now
 from extci.schemas import CursorQuery, Text
 from extci.web import render as r
 from extci.web.auth import Visitor, VisitorDep
@@ -35,8 +34,8 @@ def _build_page(
         session,
         component_id,
         pipeline_id,
-        now=utcnow(),
-        timeout=settings.build_inactivity_timeout,
+        now=request_now(request),
+        inactivity_timeout=settings.build_inactivity_timeout,
         results_cursor=results_cursor,
     )
     groups: dict[str, list[dict[str, Any]]] = {}

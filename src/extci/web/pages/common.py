@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 
+from extci.components.kinds import CiMode
 from extci.config import Settings
 from extci.errors import ExtciError
 from extci.schemas import Text
@@ -18,8 +19,8 @@ Field = Annotated[Text, Form()]
 # What a page says after a redirect with ``?done=<key>``.
 NOTICES = {
     "created": "Component created.",
-    "external": "Switched to External CI: builds now come from CI events.",
-    "platform": "Switched back to platform builds.",
+    CiMode.EXTERNAL: "Switched to External CI: builds now come from CI events.",
+    CiMode.PLATFORM: "Switched back to platform builds.",
     "suspended": "CI key suspended: the webhook refuses it until it is resumed.",
     "resumed": "CI key resumed.",
     "deleted": "CI key deleted.",

@@ -11,13 +11,14 @@ from fastapi.routing import APIRouter
 from sqlalchemy.orm import Session
 
 from extci.accounts import service as accounts
+from extci.accounts.roles import Role
 from extci.builds import service as builds
-from extci.builds import state
 from extci.builds.service import HistoryFilter
-from extci.clock import utcnow
+from extci.builds.state import BuildStatus
 from extci.components import service as components
+from extci.components.kinds import ComponentKind
 from extci.config import Settings
-from extci.dependencies import SessionDep, SettingsDep
+from extci.dependencies import SessionDep, SettingsDep, request_now
 from extci.errors import ExtciError
 from extci.keys import service as keys
 from extci.keys.models import CIKey
@@ -45,7 +46,7 @@ def _components_page(
 ) -> Response:
     q = request.query_params
     filters = {k: q.get(k, "").strip() for k in ("q", "kind", "ciMode")}
-    page = components.listing(
+    page = components.list_components(
         session,
         kind=filters["kind"] or None,
         ci_mode=filters["ciMode"] or None,
@@ -54,7 +55,10 @@ def _components_page(
         limit=50,
     )
     latest = builds.latest(
-        session, [c.id for c in page.items], utcnow(), settings.build_inactivity_timeout
+        session,
+        [c.id for c in page.items],
+        request_now(request),
+        settings.build_inactivity_timeout,
     )
     next_url = None
     if page.next_cursor:
@@ -69,8 +73,8 @@ def _components_page(
             "filters": filters,
             "filtered": any(filters.values()) or bool(q.get("cursor")),
             "next_url": next_url,
-            "kinds": components.KINDS,
-            "form": form or {"id": "", "name": "", "kind": "application-component"},
+            "kinds": list(ComponentKind),
+            "form": form or {"id": "", "name": "", "kind": ComponentKind.APPLICATION_COMPONENT},
             "errors": errors or {},
             "notice": NOTICES.get(q.get("done", "")),
             # A POST answered with this page: the address bar goes back to the list.
@@ -118,7 +122,7 @@ def _history_filters(request: Request) -> dict[str, str]:
 
 def _all_keys(session: Session, component_id: str) -> list[CIKey]:
     """Every key of the component: the page lists them all (there are a handful)."""
-    return list(every(lambda c: keys.listing(session, component_id, cursor=c, limit=MAX_LIMIT)))
+    return list(every(lambda c: keys.list_keys(session, component_id, cursor=c, limit=MAX_LIMIT)))
 
 
 def component_context(
@@ -128,13 +132,13 @@ def component_context(
     component = components.get(session, component_id)
     filters = _history_filters(request)
     cursor = request.query_params.get("cursor") or None
-    now = utcnow()
+    now = request_now(request)
     history = builds.history(
         session,
         component_id,
         filters=HistoryFilter(status=filters["status"] or None, branch=filters["branch"] or None),
         now=now,
-        timeout=settings.build_inactivity_timeout,
+        inactivity_timeout=settings.build_inactivity_timeout,
         cursor=cursor,
         limit=HISTORY_PAGE,
     )
@@ -148,7 +152,7 @@ def component_context(
         "keys": [KeyOut.of(k) for k in _all_keys(session, component_id)],
         "history": history.items,
         "filters": filters,
-        "statuses": state.STATUSES,
+        "statuses": list(BuildStatus),
         "older_url": (
             f"{base}?{urlencode({**active, 'cursor': history.next_cursor})}#history"
             if history.next_cursor
@@ -169,6 +173,24 @@ def component_context(
     }
 
 
+def component_page_at(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    visitor: Visitor,
+    component_id: str,
+    section: str,
+    extra: dict[str, Any],
+    status_code: int = 200,
+) -> Response:
+    """The component page answering a form posted from one of its sections (keys, trust),
+    with ``extra`` in its context; the address bar goes back to that section."""
+    context = component_context(request, session, settings, visitor, component_id)
+    context.update(extra)
+    context["page_url"] = f"/components/{component_id}#{section}"
+    return r.render(request, "component.html", context, status_code=status_code)
+
+
 @router.get("/components/{component_id}")
 def component_page(
     request: Request,
@@ -187,7 +209,7 @@ def ci_mode_confirm(
     request: Request, session: SessionDep, visitor: VisitorDep, component_id: str
 ) -> Response:
     """The confirmation as a page of its own, for browsers without JavaScript."""
-    accounts.require_role(visitor.user, "editor")
+    accounts.require_role(visitor.user, Role.EDITOR)
     component = components.get(session, component_id)
     return r.render(request, "confirm_mode.html", {"visitor": visitor, "component": component})
 

@@ -38,7 +38,7 @@ class Delivery:
                 self.component_id,
                 deployable.Query(branch=self.branch),
                 now=self._now,
-                timeout=self._settings.build_inactivity_timeout,
+                inactivity_timeout=self._settings.build_inactivity_timeout,
             )
         except NotFound:
             return None
@@ -49,7 +49,7 @@ class Delivery:
             self._session,
             self.component_id,
             now=self._now,
-            timeout=self._settings.build_inactivity_timeout,
+            inactivity_timeout=self._settings.build_inactivity_timeout,
         )
 
     @cached_property

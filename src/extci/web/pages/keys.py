@@ -18,7 +18,7 @@ from extci.keys.schemas import KeyOut
 from extci.web import render as r
 from extci.web.auth import EditorForm, VisitorDep
 from extci.web.pages.common import Field, field_errors, see_other
-from extci.web.pages.components import component_context
+from extci.web.pages.components import component_page_at
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,7 +61,7 @@ def key_create(
     try:
         new = keys.create(
             session,
-            settings.secret,
+            settings.hmac_key,
             component_id,
             name=name,
             expires_at=_expiry(expires),
@@ -69,19 +69,19 @@ def key_create(
         )
     except ValidationFailed as exc:
         session.rollback()
-        context = component_context(request, session, settings, visitor, component_id)
         errors = field_errors(exc)
-        context["key_errors"] = {"name": errors.get("name"), "expires": errors.get("expiresAt")}
-        context["key_values"] = {"name": name, "expires": expires}
-        context["page_url"] = f"/components/{component_id}#keys"
-        return r.render(request, "component.html", context, status_code=400)
+        extra = {
+            "key_errors": {"name": errors.get("name"), "expires": errors.get("expiresAt")},
+            "key_values": {"name": name, "expires": expires},
+        }
+        return component_page_at(
+            request, session, settings, visitor, component_id, "keys", extra, status_code=400
+        )
     session.flush()
-    context = component_context(request, session, settings, visitor, component_id)
-    context["new_key"] = {"secret": new.secret, "name": new.key.name}
-    # A reload must not re-send the form (and can never show the key again).
-    context["page_url"] = f"/components/{component_id}#keys"
-    # Shown once: this response is the only place the secret ever appears.
-    return r.render(request, "component.html", context)
+    # Shown once: this response is the only place the secret ever appears. (The address
+    # bar goes back to the page: a reload must not re-send the form.)
+    extra = {"new_key": {"secret": new.secret, "name": new.key.name}}
+    return component_page_at(request, session, settings, visitor, component_id, "keys", extra)
 
 
 @router.post("/components/{component_id}/keys/{key_id}/suspend")

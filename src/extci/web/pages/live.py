@@ -42,7 +42,7 @@ async def live(
     request: Request, runtime: RuntimeDep, _visitor: VisitorDep, component_id: str
 ) -> Response:
     """Server-sent events: one ``build`` event per change of this component's builds."""
-    broadcaster: Broadcaster = request.app.state.broadcaster
+    broadcaster: Broadcaster = request.app.state.runtime.broadcaster
     subscription = broadcaster.subscribe(component_id)  # before the first byte: no gap
 
     async def stream() -> AsyncIterator[str]:

@@ -75,7 +75,7 @@ def sign_in_form(
     request: Request, session: SessionDep, settings: SettingsDep, next: str = "/components"
 ) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie and accounts.web_session_user(session, settings.secret, cookie) is not None:
+    if cookie and accounts.web_session_user(session, settings.hmac_key, cookie) is not None:
         return see_other(local_path(next))
     return _sign_in_page(request, settings, next_url=local_path(next))
 
@@ -91,7 +91,7 @@ def sign_in(
 ) -> Response:
     settings = runtime.settings
     next_url = local_path(next)
-    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    throttle: SignInThrottle = request.app.state.runtime.sign_in_throttle
     address = client_address(request)
     if not tokens_match(csrf_token, request.cookies.get(SIGN_IN_COOKIE, "")):
         return _sign_in_page(
@@ -148,7 +148,7 @@ def sign_in(
         )
     throttle.succeeded(attempt)
     with unit_of_work(runtime.sessions, write=True) as session:
-        new = accounts.start_web_session(session, settings.secret, user)
+        new = accounts.start_web_session(session, settings.hmac_key, user)
     response = see_other(next_url)
     response.set_cookie(
         SESSION_COOKIE,
@@ -169,7 +169,7 @@ def sign_out(
 ) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        accounts.end_web_session(session, settings.secret, cookie)
+        accounts.end_web_session(session, settings.hmac_key, cookie)
     response = see_other("/sign-in")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -21,14 +21,14 @@ from extci.trust.models import TrustPolicy
 from extci.web import render as r
 from extci.web.auth import EditorForm
 from extci.web.pages.common import Field, see_other
-from extci.web.pages.components import component_context
+from extci.web.pages.components import component_page_at
 
 router = APIRouter(include_in_schema=False)
 
 
 def trust_policies_of(request: Request, component_id: str) -> list[TrustPolicy]:
     with unit_of_work(request.app.state.runtime.sessions) as session:
-        page = trust.listing(session, component_id, limit=MAX_LIMIT)
+        page = trust.list_policies(session, component_id, limit=MAX_LIMIT)
         session.expunge_all()
     return page.items
 
@@ -71,18 +71,20 @@ def trust_policy_create(
         )
     except ValidationFailed as exc:
         session.rollback()
-        context = component_context(request, session, settings, visitor, component_id)
         details = "; ".join(f"{e.pointer.lstrip('/')}: {e.detail}" for e in exc.errors)
-        context["trust_error"] = f"{exc.detail} {details}".strip()
-        context["page_url"] = f"/components/{component_id}#trust"
-        # What was typed stays, to be corrected rather than typed again.
-        context["trust_values"] = {
-            "name": name,
-            "issuer": issuer,
-            "audience": audience,
-            "claims": claims,
+        extra = {
+            "trust_error": f"{exc.detail} {details}".strip(),
+            # What was typed stays, to be corrected rather than typed again.
+            "trust_values": {
+                "name": name,
+                "issuer": issuer,
+                "audience": audience,
+                "claims": claims,
+            },
         }
-        return r.render(request, "component.html", context, status_code=400)
+        return component_page_at(
+            request, session, settings, visitor, component_id, "trust", extra, status_code=400
+        )
     return see_other(f"/components/{component_id}#trust")
 
 

@@ -127,7 +127,7 @@ def token_delete(session: SessionDep, visitor: AdminForm, username: str, token_i
 def audit_log(request: Request, session: SessionDep, visitor: AdminVisitor) -> Response:
     q = request.query_params
     filters = {k: q.get(k, "").strip() for k in ("component", "actor", "action")}
-    page = audit.listing(
+    page = audit.list_entries(
         session,
         component_id=filters["component"] or None,
         actor=filters["actor"] or None,

@@ -56,7 +56,7 @@ def _list_page(
     status_code: int = 200,
 ) -> Response:
     component = components.get(session, component_id) if component_id else None
-    page = webhooks.listing(session, component_id, limit=200)
+    page = webhooks.list_subscriptions(session, component_id, limit=200)
     can_edit = visitor.is_admin if component_id is None else visitor.can_edit
     context = {
         "visitor": visitor,
@@ -92,7 +92,7 @@ def _create(
     try:
         new = webhooks.create(
             session,
-            settings.secret,
+            settings.hmac_key,
             component_id,
             url=url,
             events=events,

@@ -1,5 +1,9 @@
 """Per-key request budget: a fixed one-minute window.
 
+Infrastructure: what a key is, and where a shared window is stored, is given by the
+caller (:func:`extci.runtime.rate_limiter_for` wires in the CI keys' and trust policies'
+windows); the time comes from the :class:`~extci.clock.Clock` it is given.
+
 Where the count lives follows the deployment:
 
 - SQLite is one server process by design, so the count lives in that process's memory:
@@ -15,28 +19,34 @@ import contextlib
 import logging
 import math
 import threading
-import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from extci.batching import Batcher
-from extci.clock import utcnow
-from extci.db import Link, problem_for, unavailable
-from extci.errors import ExtciError, Unauthorized
-from extci.ingest import repository
-from extci.keys.service import INVALID_KEY
-from extci.trust.oidc import INVALID_TOKEN
+from extci.clock import SYSTEM_CLOCK, Clock
+from extci.db import Link
+from extci.errors import ExtciError
+from extci.problems import problem_for, unavailable
 
 log = logging.getLogger("extci.ratelimit")
 
 WINDOW = timedelta(seconds=60)
 WINDOW_SECONDS = WINDOW.total_seconds()
+
+# Counts ``hits`` per id in the shared windows, starting a new window where the stored one
+# began at or before ``stale_before``; returns (id, window start, count) of each id whose
+# window could be counted (an id without one, e.g. deleted meanwhile, is left out).
+CountRequests = Callable[
+    [Connection, Mapping[int, int], datetime, datetime], list[tuple[int, datetime, int]]
+]
+# The answer for an id whose window cannot be counted (it no longer exists).
+Refusal = Callable[[int], ExtciError]
 
 
 @dataclass(frozen=True)
@@ -75,8 +85,9 @@ class RateLimiter(Protocol):
 class MemoryRateLimiter:
     """Windows on the monotonic clock: a wall-clock step cannot stretch or skip one."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, clock: Clock = SYSTEM_CLOCK) -> None:
         self.per_minute = per_minute
+        self.clock = clock
         self._windows: dict[int, tuple[float, int]] = {}
         self._lock = threading.Lock()
 
@@ -84,7 +95,7 @@ class MemoryRateLimiter:
         return self.count(key_id)
 
     def count(self, key_id: int) -> Quota:
-        tick = time.monotonic()
+        tick = self.clock.monotonic()
         with self._lock:
             start, count = self._windows.get(key_id, (tick, 0))
             if tick - start >= WINDOW_SECONDS:
@@ -104,15 +115,20 @@ class MemoryRateLimiter:
 class _CountingWorker:
     """Counts a batch of requests in one upsert and one (unsynchronised) commit."""
 
-    def __init__(self, engine: Engine, per_minute: int) -> None:
+    def __init__(
+        self, engine: Engine, per_minute: int, count: CountRequests, refuse: Refusal, clock: Clock
+    ) -> None:
         self.link = Link(engine)
         self.per_minute = per_minute
+        self.count = count
+        self.refuse = refuse
+        self.clock = clock
 
     def idle(self) -> None:
         self.link.drop()
 
     def process(self, key_ids: Sequence[int]) -> list[Quota | ExtciError]:
-        now = utcnow()
+        now = self.clock.now()
         try:
             try:
                 windows = self._count(Counter(key_ids), now)
@@ -130,7 +146,7 @@ class _CountingWorker:
         answers: list[Quota | ExtciError] = []
         for key_id in key_ids:
             if key_id not in windows:
-                answers.append(Unauthorized(INVALID_KEY if key_id > 0 else INVALID_TOKEN))
+                answers.append(self.refuse(key_id))
                 continue
             start, count, hits = windows[key_id]
             handed[key_id] += 1
@@ -141,16 +157,9 @@ class _CountingWorker:
     def _count(
         self, hits: Mapping[int, int], now: datetime
     ) -> dict[int, tuple[datetime, int, int]]:
-        keys = {k: n for k, n in hits.items() if k > 0}
         with self.link.transaction() as conn:
             conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            rows = repository.count_requests(conn, keys, now, now - WINDOW) if keys else []
-            if len(keys) < len(hits):  # trust policies' identities (OIDC): negative ids
-                policies = {-k: n for k, n in hits.items() if k < 0}
-                counted = repository.count_requests(
-                    conn, policies, now, now - WINDOW, policies=True
-                )
-                rows += [(-k, start, count) for k, start, count in counted]
+            rows = self.count(conn, hits, now, now - WINDOW)
         return {key_id: (start, count, hits[key_id]) for key_id, start, count in rows}
 
 
@@ -158,9 +167,16 @@ class DatabaseRateLimiter:
     """The windows live in the ``rate_windows`` table, shared by every process. Concurrent
     requests are counted together: one upsert per batch, off the events' transactions."""
 
-    def __init__(self, per_minute: int, engine: Engine) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        engine: Engine,
+        count: CountRequests,
+        refuse: Refusal,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.batcher: Batcher[int, Quota] = Batcher(
-            "ratelimit", lambda: _CountingWorker(engine, per_minute)
+            "ratelimit", lambda: _CountingWorker(engine, per_minute, count, refuse, clock)
         )
 
     async def hit(self, key_id: int, since: float | None = None) -> Quota:
@@ -168,9 +184,3 @@ class DatabaseRateLimiter:
 
     def close(self, timeout: float = 2.0) -> None:
         self.batcher.close(timeout)
-
-
-def rate_limiter_for(engine: Engine, per_minute: int) -> RateLimiter:
-    if engine.dialect.name == "postgresql":
-        return DatabaseRateLimiter(per_minute, engine)
-    return MemoryRateLimiter(per_minute)

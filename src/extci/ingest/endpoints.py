@@ -18,8 +18,7 @@ from starlette.routing import Route
 
 from extci import notify, security
 from extci.builds import state
-from extci.clock import utcnow
-from extci.db import problem_for, unit_of_work
+from extci.db import unit_of_work
 from extci.errors import (
     ExtciError,
     PayloadTooLarge,
@@ -34,6 +33,7 @@ from extci.keys import service as keys
 from extci.keys.cache import KeyRecord
 from extci.logs import SCOPE_KEY
 from extci.metrics import UNKNOWN, WebhookMeter
+from extci.problems import problem_for
 from extci.runtime import Runtime
 from extci.trust.oidc import INVALID_TOKEN
 
@@ -45,7 +45,7 @@ ACCEPTED_MEDIA_TYPES = frozenset({WIRE_VERSION, "application/json"})
 METER = WebhookMeter(
     {START: "start", RESULT: "result", END: "end", None: UNKNOWN},
     (200, 400, 401, 403, 404, 409, 413, 415, 429, 500, 503),
-    (state.SUCCESSFUL, state.INCOMPLETE, state.FAILED, state.CANCELLED),
+    tuple(s for s in state.STORED_STATUSES if s not in state.OPEN_STATUSES),
 )
 
 
@@ -80,13 +80,13 @@ async def _authenticate(runtime: Runtime, presented: str | None) -> keys.Authent
     known ones are answered from a cache that lives at most ``EXTCI_KEY_CACHE_SECONDS``."""
     if not presented or not security.token_is_well_formed(presented, security.CI_KEY_PREFIX):
         raise Unauthorized(keys.INVALID_KEY)
-    key_hash = security.keyed_hash(runtime.settings.secret, presented)
+    key_hash = security.keyed_hash(runtime.settings.hmac_key, presented)
     found, record = runtime.key_cache.get(key_hash)
     if not found:
         record = await runtime.key_cache.load(
             key_hash, lambda: run_in_threadpool(_load_key, runtime, key_hash)
         )
-    if record is None or not record.active(utcnow()):
+    if record is None or not record.active(runtime.clock.now()):
         raise Unauthorized(keys.INVALID_KEY)
     return keys.AuthenticatedKey(record.id, record.component_id)
 
@@ -168,9 +168,7 @@ async def _receive(request: Request, arrived: float, seen: list[str | None]) -> 
                 "The server is shutting down; retry shortly.", headers={"retry-after": "1"}
             ) from None
         if not outcome.duplicate:  # committed: nudge open pages (fire-and-forget, no I/O)
-            notify.publish(
-                request.app.state, outcome.component_id, outcome.pipeline_id, outcome.build_status
-            )
+            notify.publish(runtime, outcome.component_id, outcome.pipeline_id, outcome.build_status)
             if event.type == END:
                 METER.finished(outcome.build_status)
     except ExtciError as exc:
