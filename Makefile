@@ -56,6 +56,8 @@ PYTEST_ARGS ?= --durations=25
 # printed at the end; with CI=true the run fails below COVERAGE_FLOOR percent. A pass that
 # selects no test (PYTEST_ARGS narrowing the run) is not a failure.
 TEST_WORKERS ?= 2
+# The floor: the TOTAL branch coverage of a full run, rounded down (to be set from the first
+# full run on the CI machine; 0 until then).
 COVERAGE_FLOOR := 0
 COVERAGE := --cov --cov-branch
 CI_FLOOR := $(if $(filter true,$(CI)),--cov-fail-under=$(COVERAGE_FLOOR))
