@@ -82,7 +82,6 @@ bench: install-dev
 screenshots: install-dev
 	$(BIN)/python -m tests.web.screenshots docs/screenshots
 
-# lint-imports: the layers of docs/architecture.md ([tool.importlinter] in pyproject.toml).
 # The sdist and the wheel in dist/, as a release publishes them: built from the sdist
 # (python -m build), checked by twine, and the wheel installed into a fresh virtualenv
 # outside the tree, where the installed command must run. tests/ops/test_dist.py checks
@@ -97,6 +96,7 @@ dist: install-dev
 	cd "$$venv" && bin/extci --version && bin/extci report --help >/dev/null
 	@ls -l dist
 
+# lint-imports: the layers of docs/architecture.md ([tool.importlinter] in pyproject.toml).
 lint: install-dev
 	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests

@@ -1,4 +1,4 @@
-"""What a PostgreSQL error means to the client (``extci.db.problem_for``), with each error
+"""What a PostgreSQL error means to the client (``extci.problems.problem_for``), with each error
 provoked for real on a real PostgreSQL, not built by hand: a lost race on a unique or
 foreign key is 409; a value the database cannot hold is 400; a serialisation failure, a
 deadlock, a statement cancelled by its timeout, a connection the administrator ended and too
@@ -16,7 +16,8 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from extci.db import make_engine, problem_for
+from extci.db import make_engine
+from extci.problems import problem_for
 from tests.support.databases import PG_ADMIN_URL, require_postgres
 
 pytestmark = pytest.mark.postgres
@@ -199,12 +200,6 @@ def test_a_statement_cancelled_by_its_timeout_is_503(engine: Engine) -> None:
     assert status_of(error) == 503
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SQLSTATE 55P03 (lock_not_available) is class 55, not in db._TRANSIENT_CLASSES: "
-    "a lock timeout answers 500, where problem_for's docstring promises 503 for 'locked'. "
-    "extci sets no lock_timeout today, so only an operator's setting can cause it.",
-)
 def test_a_lock_timeout_is_503(engine: Engine) -> None:
     holder = engine.connect()
     try:

@@ -35,8 +35,10 @@ PROBLEM_JSON = "application/problem+json"
 
 _BAD_VALUE = "A value in the request cannot be stored (a NUL character, or too large)."
 # PostgreSQL error classes (SQLSTATE, first two characters) that are transient: connection
-# trouble, serialisation failure or deadlock, resources, an administrator's cancel/shutdown.
+# trouble, serialisation failure or deadlock, resources, an administrator's cancel/shutdown;
+# and one condition of class 55: a lock not granted within an operator's lock_timeout.
 _TRANSIENT_CLASSES = frozenset({"08", "40", "53", "57"})
+_TRANSIENT_STATES = frozenset({"55P03"})
 
 
 def problem_for(exc: DBAPIError) -> ExtciError | None:
@@ -54,7 +56,7 @@ def problem_for(exc: DBAPIError) -> ExtciError | None:
     if sqlstate is not None:  # PostgreSQL names the condition exactly
         race = sqlstate in ("23505", "23503")
         bad_value = sqlstate[:2] in ("22", "54")
-        transient = sqlstate[:2] in _TRANSIENT_CLASSES
+        transient = sqlstate[:2] in _TRANSIENT_CLASSES or sqlstate in _TRANSIENT_STATES
     elif exc.connection_invalidated or type(exc.orig).__module__.startswith("psycopg"):
         # PostgreSQL without a SQLSTATE: the connection was lost or never made (server
         # gone, too many connections): nothing was stored. Or psycopg refused a value

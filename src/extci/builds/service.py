@@ -114,7 +114,7 @@ def apply_start(
             **described,
             "pipeline_id": event.pipeline_id,
             "component_id": component_id,
-            "status": state.BUILDING,
+            "status": BuildStatus.BUILDING,
             "result_types": [],
             "result_count": 0,
             "started_at": event.created_at or now,
@@ -125,7 +125,7 @@ def apply_start(
     if build_id is not None:
         if batch.outbox is not None:
             batch.outbox.build_started(batch.conn, component_id, build_id, now)
-        return Outcome(event.pipeline_id, component_id, state.BUILDING, duplicate=False)
+        return Outcome(event.pipeline_id, component_id, BuildStatus.BUILDING, duplicate=False)
     existing = repository.by_pipeline(batch.conn, component_id, event.pipeline_id)
     if existing is None:  # pragma: no cover - the conflicting row cannot vanish mid-transaction
         raise Conflict(f"pipelineId {event.pipeline_id!r} is being started concurrently; retry.")
@@ -191,7 +191,7 @@ def apply_results(batch: Batch, event: Reported, build: Any, items: Items) -> Ou
     repository.update_build(batch.conn, build.id, **changes)
     summary = ", ".join(sorted({t for t, _ in new_items}))
     repository.add_event(batch.conn, _event_row(build.id, event, now, summary))
-    return Outcome(build.pipeline_id, build.component_id, state.BUILDING, duplicate=False)
+    return Outcome(build.pipeline_id, build.component_id, BuildStatus.BUILDING, duplicate=False)
 
 
 def apply_end(batch: Batch, event: Reported, build: Any, result: str, kind: str) -> Outcome:

@@ -27,9 +27,6 @@ class BuildStatus(StrEnum):
 
 STORED_STATUSES = tuple(s for s in BuildStatus if s is not BuildStatus.LOST)
 OPEN_STATUSES = frozenset({BuildStatus.BUILDING})
-# The old name, still read by ingest/service.py until its build writes move to
-# builds/service.py; new code says BuildStatus.BUILDING.
-BUILDING = BuildStatus.BUILDING
 
 # What an end event's `result` turns a build into (before the completeness check). Both
 # spellings are contracts, not a typo: the end event's result is CANCELED with one L, as the

@@ -41,9 +41,10 @@ from extci.accounts.dependencies import current_user, request_actor
 from extci.audit.service import Actor
 from extci.cli.api import Query
 from extci.cli.errors import ApiError, CliError, ExitCode
+from extci.clock import SYSTEM_CLOCK
 from extci.config import Settings
 from extci.db import make_session_factory, sqlite_path, unit_of_work
-from extci.dependencies import get_session, get_settings
+from extci.dependencies import get_now, get_session, get_settings
 from extci.errors import ExtciError, FieldError, ValidationFailed, json_pointer
 from extci.problems import problem_for
 
@@ -263,6 +264,8 @@ class LocalApi:
             return session
         if dependency is get_settings:
             return self.settings
+        if dependency is get_now:
+            return SYSTEM_CLOCK.now()
         if dependency is request_actor:
             return Actor.cli()
         if dependency is current_user or getattr(dependency, "__qualname__", "") == (

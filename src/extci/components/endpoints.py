@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
@@ -16,15 +18,18 @@ from extci.components.schemas import (
     ComponentPatch,
     KindIn,
 )
-from extci.dependencies import RuntimeDep, SessionDep
+from extci.config import Settings
+from extci.dependencies import NowDep, SessionDep, SettingsDep
 from extci.schemas import PageOut, PagingQuery, SearchQuery
 
 router = APIRouter(prefix="/components", tags=["components"])
 
 
-def present(session: Session, runtime: RuntimeDep, rows: list[Component]) -> list[ComponentOut]:
-    timeout = runtime.settings.build_inactivity_timeout
-    latest = builds.latest(session, [c.id for c in rows], runtime.clock.now(), timeout)
+def present(
+    session: Session, settings: Settings, now: datetime, rows: list[Component]
+) -> list[ComponentOut]:
+    timeout = settings.build_inactivity_timeout
+    latest = builds.latest(session, [c.id for c in rows], now, timeout)
     out = []
     for c in rows:
         item = ComponentOut.model_validate(c)
@@ -37,7 +42,8 @@ def present(session: Session, runtime: RuntimeDep, rows: list[Component]) -> lis
 @router.get("", response_model=PageOut[ComponentOut])
 def list_components(
     session: SessionDep,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    now: NowDep,
     _user: Viewer,
     *,
     kind: KindIn | None = None,
@@ -48,7 +54,7 @@ def list_components(
     page = service.list_components(
         session, kind=kind, ci_mode=ciMode, query=q, cursor=paging.cursor, limit=paging.limit
     )
-    return PageOut(items=present(session, runtime, page.items), next_cursor=page.next_cursor)
+    return PageOut(items=present(session, settings, now, page.items), next_cursor=page.next_cursor)
 
 
 @router.post("", status_code=201, response_model=ComponentOut)
@@ -58,16 +64,21 @@ def create_component(session: SessionDep, body: ComponentCreate, _user: Editor) 
 
 @router.get("/{component_id}", response_model=ComponentOut)
 def get_component(
-    session: SessionDep, runtime: RuntimeDep, component_id: str, _user: Viewer
+    session: SessionDep, settings: SettingsDep, now: NowDep, component_id: str, _user: Viewer
 ) -> ComponentOut:
-    return present(session, runtime, [service.get(session, component_id)])[0]
+    return present(session, settings, now, [service.get(session, component_id)])[0]
 
 
 @router.patch("/{component_id}", response_model=ComponentOut)
 def patch_component(
-    session: SessionDep, runtime: RuntimeDep, component_id: str, body: ComponentPatch, _u: Editor
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    component_id: str,
+    body: ComponentPatch,
+    _u: Editor,
 ) -> ComponentOut:
-    return present(session, runtime, [service.rename(session, component_id, body.name)])[0]
+    return present(session, settings, now, [service.rename(session, component_id, body.name)])[0]
 
 
 @router.delete("/{component_id}", status_code=204)
@@ -81,11 +92,12 @@ def delete_component(
 @router.put("/{component_id}/ci-mode", response_model=ComponentOut)
 def put_ci_mode(
     session: SessionDep,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    now: NowDep,
     component_id: str,
     body: CIModeChange,
     _u: Editor,
     actor: ActorDep,
 ) -> ComponentOut:
     component = service.set_ci_mode(session, component_id, body.mode, actor=actor)
-    return present(session, runtime, [component])[0]
+    return present(session, settings, now, [component])[0]
