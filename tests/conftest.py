@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from extci.app import create_app
 from extci.config import Settings
-from extci.runtime import Runtime
-from tests.support import events as ev
-from tests.support import factories
+from tests.support.api import SECRET, Api
 from tests.support.databases import (
     PostgresDatabase,
     SQLiteTemplate,
@@ -25,8 +20,30 @@ from tests.support.databases import (
     require_postgres,
 )
 from tests.support.live import LiveServer
+from tests.support.source import copy_of_the_tree
 
-SECRET = "test-secret-key-that-is-long-enough-for-hmac"
+# Timing-sensitive modules: they kill processes at chosen moments, overload a server, or
+# count what a deadline let through, so they must not share the cores with other tests.
+# `make test` runs them after the parallel pass, alone (marker `serial`; a single test can
+# carry the marker too).
+SERIAL = (
+    "tests/bench/test_bench_smoke.py",
+    "tests/faults/test_kill.py",
+    "tests/faults/test_overload.py",
+    "tests/faults/test_shutdown.py",
+    "tests/faults/test_transient.py",
+    "tests/faults/test_two_servers.py",
+    "tests/ingest/test_concurrency.py",
+    "tests/test_slow_clients.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
+    for item in items:
+        if item.path.relative_to(root).as_posix() in SERIAL:
+            item.add_marker(pytest.mark.serial)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -84,49 +101,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
-@dataclass
-class Api:
-    """The app behind real HTTP semantics (httpx through ASGI), plus handy setup."""
-
-    client: TestClient
-    runtime: Runtime
-
-    @property
-    def secret(self) -> bytes:
-        return self.runtime.settings.hmac_key
-
-    def token(self, role: str = "admin", username: str | None = None) -> dict[str, str]:
-        token = factories.make_user(self.runtime.sessions, self.secret, username or role, role)
-        return {"Authorization": f"Bearer {token}"}
-
-    def component(
-        self,
-        component_id: str = "orders-service",
-        kind: str = "application-component",
-        *,
-        external: bool = True,
-    ) -> str:
-        factories.make_component(self.runtime.sessions, component_id, kind, external=external)
-        return component_id
-
-    def key(self, component_id: str = "orders-service", **kw: Any) -> str:
-        return factories.make_key(self.runtime.sessions, self.secret, component_id, **kw)[1]
-
-    def send(
-        self,
-        event: dict[str, Any] | bytes | str,
-        key: str | None,
-        headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
-        h = dict(ev.HEADERS)
-        if key is not None:
-            h["X-Codenow-Api-Key"] = key
-        h.update(headers or {})
-        if isinstance(event, dict):
-            return self.client.post("/ci/webhook", json=event, headers=h)
-        return self.client.post("/ci/webhook", content=event, headers=h)
-
-
 @pytest.fixture
 def api(settings: Settings) -> Iterator[Api]:
     app = create_app(settings)
@@ -143,3 +117,9 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def source_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project's files to pip-install extci from (the tree stays untouched)."""
+    return copy_of_the_tree(tmp_path_factory.mktemp("source") / "extci")

@@ -17,11 +17,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from extci import metrics
 from extci.app import create_app
 from extci.config import Settings
-from tests.api.helpers import problem
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
 from tests.support.databases import PostgresDatabase, require_postgres
 from tests.support.live import LiveServer
+from tests.support.problems import problem
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -9,9 +9,10 @@ from extci.accounts import service as accounts
 from extci.accounts.dependencies import SESSION_COOKIE
 from extci.accounts.models import PersonalAccessToken, User, WebSession
 from extci.db import unit_of_work
-from tests.api.helpers import PAT, items, pointers, problem
-from tests.conftest import Api
+from tests.api.helpers import PAT, items
 from tests.support import factories
+from tests.support.api import Api
+from tests.support.problems import pointers, problem
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import Api
+from tests.support.api import Api
 
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
 

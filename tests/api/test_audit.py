@@ -11,9 +11,10 @@ import pytest
 from extci.audit.models import AuditAction, AuditEntry
 from extci.db import unit_of_work
 from extci.keys import service as keys
-from tests.api.helpers import items, pointers, problem
-from tests.conftest import Api
+from tests.api.helpers import items
 from tests.support import factories
+from tests.support.api import Api
+from tests.support.problems import pointers, problem
 
 C = "/api/v1/components/orders"
 CLIENT = "testclient"  # the client address Starlette's TestClient reports

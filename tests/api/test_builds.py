@@ -9,9 +9,9 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.api.helpers import problem
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
+from tests.support.problems import problem
 
 HISTORY = "/api/v1/components/orders-service/builds"
 DETAIL_FIELDS = {

@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 
 from extci.builds.models import Build, BuildEvent, BuildResult
 from extci.keys.models import CIKey
-from tests.api.helpers import items, pointers, problem
-from tests.conftest import Api
+from tests.api.helpers import items
 from tests.support import events as ev
+from tests.support.api import Api
+from tests.support.problems import pointers, problem
 
 BASE = "/api/v1/components"
 

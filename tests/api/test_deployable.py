@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import problem
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
+from tests.support.problems import problem
 
 BASE = "/api/v1/components/orders-service"
 DIGEST = "sha256:" + "ab" * 32

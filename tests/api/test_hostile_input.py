@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import pointers, problem
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
+from tests.support.problems import pointers, problem
 
 C = "/api/v1/components/orders-service"
 FAR_FUTURE = "9999-12-31T23:59:59-01:00"  # year 10000 in UTC

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from extci import security
 from extci.keys.models import CIKey
-from tests.api.helpers import CI_KEY, items, pointers, problem
-from tests.conftest import Api
+from tests.api.helpers import CI_KEY, items
 from tests.support import events as ev
+from tests.support.api import Api
+from tests.support.problems import pointers, problem
 
 KEYS = "/api/v1/components/orders-service/ci-keys"
 LIST_FIELDS = {

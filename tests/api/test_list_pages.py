@@ -13,9 +13,10 @@ import pytest
 
 from extci.db import unit_of_work
 from extci.keys import service as keys
-from tests.api.helpers import items, pointers, problem
-from tests.conftest import Api
+from tests.api.helpers import items
 from tests.support import factories
+from tests.support.api import Api
+from tests.support.problems import pointers, problem
 
 KEYS = "/api/v1/components/orders-service/ci-keys"
 COUNT = 7  # more than two pages of 3

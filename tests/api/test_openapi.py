@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from extci.builds import result_types
-from tests.conftest import Api
+from tests.support.api import Api
 
 ROUTES = {
     ("GET", "/api/v1/components"),

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import items, problem
-from tests.conftest import Api
+from tests.api.helpers import items
 from tests.support import events as ev
+from tests.support.api import Api
+from tests.support.problems import problem
 
 ROLES = ("viewer", "editor", "admin")
 C = "/api/v1/components/orders-service"

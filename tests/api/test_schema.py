@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from extci.accounts.models import User
 from extci.models import Base
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
 
 
 # SQLite cannot reflect an expression index (lower(username)): SQLAlchemy and Alembic say so

@@ -7,8 +7,8 @@ from __future__ import annotations
 import httpx2 as httpx
 import pytest
 
-from tests.api.helpers import pointers, problem
 from tests.support.live import LiveServer
+from tests.support.problems import pointers, problem
 
 SURROGATE = "%ED%A0%80"  # U+D800 as UTF-8 would write it: not valid UTF-8
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from extci.accounts import service as accounts
 from extci.accounts.models import User
 from extci.db import unit_of_work
-from tests.api.helpers import items, problem
+from tests.api.helpers import items
 from tests.api.test_accounts import bearer, sessions_of, web_session
-from tests.conftest import Api
+from tests.support.api import Api
 from tests.support.factories import TESTS
+from tests.support.problems import problem
 
 
 def new_token(api: Api, username: str) -> str:

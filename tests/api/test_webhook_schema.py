@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from extci.app import create_app
 from extci.config import Settings
 from extci.webhook_schema import WEB_URL
-from tests.conftest import SECRET
+from tests.support.api import SECRET
 
 
 def test_the_document_states_the_configured_limits(tmp_path: Path) -> None:

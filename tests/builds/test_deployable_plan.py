@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from extci.builds import repository
-from tests.conftest import Api
+from tests.support.api import Api
 
 CASES: list[tuple[dict[str, Any], str]] = [
     ({}, "ix_builds_component_id_status_id"),

@@ -16,10 +16,10 @@ from extci.builds import state
 from extci.builds.state import BuildStatus
 from extci.config import Settings
 from extci.db import unit_of_work
-from tests.api.helpers import pointers, problem
-from tests.conftest import Api
 from tests.fake_clock import FakeClock
 from tests.support import events as ev
+from tests.support.api import Api
+from tests.support.problems import pointers, problem
 
 APP = "application-component"
 LIB = "library"

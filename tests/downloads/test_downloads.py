@@ -7,8 +7,8 @@ import io
 import zipfile
 
 from extci.downloads.bundle import DOWNLOADS, PYZ_NAME, SH_NAME, build_zipapp
-from tests.conftest import Api
 from tests.reporter.reporter_helpers import EXAMPLES
+from tests.support.api import Api
 from tests.web.test_pages import sign_in
 
 

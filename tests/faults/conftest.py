@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SECRET
+from tests.support.api import SECRET
 from tests.support.databases import PostgresDatabase, SQLiteTemplate
 from tests.support.live import LiveServer
 

@@ -19,9 +19,9 @@ from fastapi.testclient import TestClient
 
 from extci.app import create_app
 from extci.config import Settings
-from tests.conftest import Api
 from tests.fake_clock import FakeClock
 from tests.support import events as ev
+from tests.support.api import Api
 
 TIMEOUT = timedelta(hours=24)  # the default EXTCI_BUILD_INACTIVITY_TIMEOUT
 PAST = "1970-01-02T00:00:00Z"

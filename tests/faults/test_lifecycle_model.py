@@ -35,9 +35,9 @@ from sqlalchemy import text
 
 from extci.app import create_app
 from extci.config import Settings
-from tests.conftest import Api
 from tests.support import events as ev
 from tests.support import factories
+from tests.support.api import Api
 
 ITEMS: dict[str, dict[str, Any]] = {
     "git-revision": ev.git_revision(),

@@ -14,9 +14,8 @@ from fastapi.testclient import TestClient
 from extci.app import create_app
 from extci.clock import Clock
 from extci.config import Settings
-from tests.conftest import Api
+from tests.support.api import Api
 
-PROBLEM_JSON = "application/problem+json"
 RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
 
 MakeApi = Callable[..., Api]
@@ -75,33 +74,6 @@ def history(api: Api, component_id: str, **params: str) -> list[dict[str, Any]]:
 def stored_results(detail: dict[str, Any]) -> list[dict[str, str]]:
     """The build's results without the server's receive stamp, for comparison."""
     return [{k: v for k, v in r.items() if k != "receivedAt"} for r in detail["results"]]
-
-
-def assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:
-    """An RFC 9457 problem with the given status (ci-events.md §6)."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].split(";")[0] == PROBLEM_JSON
-    body: dict[str, Any] = r.json()
-    assert isinstance(body["type"], str)
-    assert body["type"]
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert body["status"] == status
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    for error in body.get("errors", []):
-        assert set(error) == {"pointer", "detail"}
-        assert error["pointer"] == "" or error["pointer"].startswith("/")
-        assert error["detail"]
-    # Every answer names its own request (extci.logs); the rest of the body is compared.
-    assert body.pop("requestId") == r.headers["x-request-id"]
-    return body
-
-
-def pointers(r: httpx.Response) -> list[str]:
-    body = assert_problem(r, 400)
-    assert body.get("errors"), body
-    return [e["pointer"] for e in body["errors"]]
 
 
 def assert_rate_headers(r: httpx.Response, limit: int = 100) -> None:

@@ -12,11 +12,12 @@ from extci import security
 from extci.clock import utcnow
 from extci.db import unit_of_work
 from extci.keys.models import CIKey
-from tests.conftest import Api
-from tests.ingest.conftest import assert_problem, build_detail, history
+from tests.ingest.conftest import build_detail, history
 from tests.support import events as ev
 from tests.support import factories
+from tests.support.api import Api
 from tests.support.events import HEADERS
+from tests.support.problems import problem
 
 
 def new_key(api: Api, component_id: str = "comp") -> tuple[int, str]:
@@ -25,7 +26,7 @@ def new_key(api: Api, component_id: str = "comp") -> tuple[int, str]:
 
 def unauthorised(api: Api, key: str | None, **kw: Any) -> dict[str, Any]:
     r = api.send(ev.start("p1", "comp"), key, **kw)
-    return assert_problem(r, 401)
+    return problem(r, 401)
 
 
 def test_every_refused_key_gets_one_identical_401(api: Api) -> None:
@@ -79,8 +80,8 @@ def test_refused_keys_refuse_every_event_kind(api: Api) -> None:
     api.client.post(
         f"/api/v1/components/comp/ci-keys/{key_id}/suspend", headers=api.token("editor")
     )
-    assert_problem(api.send(ev.result("p1", ev.git_tag()), suspended), 401)
-    assert_problem(api.send(ev.end("p1"), suspended), 401)
+    problem(api.send(ev.result("p1", ev.git_tag()), suspended), 401)
+    problem(api.send(ev.end("p1"), suspended), 401)
     assert build_detail(api, "comp", "p1")["status"] == "BUILDING"
 
 
@@ -107,7 +108,7 @@ def test_a_key_in_the_query_string_is_never_accepted(api: Api, name: str) -> Non
     r = api.client.post(
         "/ci/webhook", params={name: key}, json=ev.start("p1", "comp"), headers=HEADERS
     )
-    assert_problem(r, 401)
+    problem(r, 401)
     assert history(api, "comp") == []
 
 
@@ -124,8 +125,8 @@ def test_the_header_name_is_case_insensitive(api: Api) -> None:
 
 
 def test_401_comes_before_any_look_at_the_body(api: Api) -> None:
-    assert_problem(api.send(b"not json at all", None), 401)
-    assert_problem(api.send(b"x" * 300_000, None), 401)
+    problem(api.send(b"not json at all", None), 401)
+    problem(api.send(b"x" * 300_000, None), 401)
 
 
 # ---- 403 ---------------------------------------------------------------------------------------
@@ -140,7 +141,7 @@ def two(api: Api) -> tuple[str, str]:
 
 def test_start_for_another_component_is_403(api: Api, two: tuple[str, str]) -> None:
     key_a, _ = two
-    assert_problem(api.send(ev.start("p1", "comp-b"), key_a), 403)
+    problem(api.send(ev.start("p1", "comp-b"), key_a), 403)
     assert history(api, "comp-b") == []
     assert history(api, "comp-a") == []
 
@@ -155,7 +156,7 @@ def test_result_or_end_for_another_components_pipeline_is_404(
     another component's run is unknown to this key, which can neither touch nor end it."""
     key_a, key_b = two
     assert api.send(ev.start("p1", "comp-a"), key_a).status_code == 200
-    assert_problem(api.send(event, key_b), 404)
+    problem(api.send(event, key_b), 404)
     detail = build_detail(api, "comp-a", "p1")
     assert detail["status"] == "BUILDING"
     assert detail["results"] == []
@@ -168,7 +169,7 @@ def test_a_key_for_an_ended_build_of_another_component_is_404(
     key_a, key_b = two
     api.send(ev.start("p1", "comp-a"), key_a)
     api.send(ev.end("p1", "FAILED"), key_a)
-    assert_problem(api.send(ev.end("p1", "FAILED"), key_b), 404)
+    problem(api.send(ev.end("p1", "FAILED"), key_b), 404)
 
 
 def test_the_same_pipeline_id_in_two_components_is_two_builds(
@@ -196,7 +197,7 @@ def test_the_same_pipeline_id_in_two_components_is_two_builds(
 def test_start_for_a_component_that_does_not_exist_is_404(api: Api) -> None:
     api.component("comp")
     key = api.key("comp")
-    assert_problem(api.send(ev.start("p1", "ghost"), key), 404)
+    problem(api.send(ev.start("p1", "ghost"), key), 404)
 
 
 def test_start_for_a_deleted_component_is_refused(api: Api) -> None:
@@ -205,7 +206,7 @@ def test_start_for_a_deleted_component_is_refused(api: Api) -> None:
     r = api.client.delete("/api/v1/components/comp", headers=api.token("admin"))
     assert r.status_code == 204, r.text
     # Deleting the component deletes its keys: the key is no longer valid.
-    assert_problem(api.send(ev.start("p1", "comp"), key), 401)
+    problem(api.send(ev.start("p1", "comp"), key), 401)
 
 
 def switch_to_platform(api: Api, component_id: str) -> None:
@@ -222,7 +223,7 @@ def test_component_not_in_external_ci_is_409_saying_so(api: Api) -> None:
     api.component("comp")
     key = api.key("comp")
     switch_to_platform(api, "comp")
-    body = assert_problem(api.send(ev.start("p1", "comp"), key), 409)
+    body = problem(api.send(ev.start("p1", "comp"), key), 409)
     assert "External CI" in body["detail"]
     assert history(api, "comp") == []
 
@@ -237,7 +238,7 @@ def test_result_or_end_after_switching_away_from_external_ci_is_409(
     key = api.key("comp")
     api.send(ev.start("p1", "comp"), key)
     switch_to_platform(api, "comp")
-    body = assert_problem(api.send(event, key), 409)
+    body = problem(api.send(event, key), 409)
     assert "External CI" in body["detail"]
     assert build_detail(api, "comp", "p1")["results"] == []
     assert build_detail(api, "comp", "p1")["status"] == "BUILDING"

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import re
 
-from tests.conftest import Api
-from tests.ingest.conftest import MakeApi, assert_problem, build_detail, history
+from tests.ingest.conftest import MakeApi, build_detail, history
 from tests.support import events as ev
 from tests.support import factories
+from tests.support.api import Api
+from tests.support.problems import problem
 from tests.web.test_pages import sign_in
 
 
@@ -20,11 +21,11 @@ def test_a_property_named_twice_is_400_and_stores_nothing(api: Api) -> None:
     # "type" twice: one JSON parser would read a start event, another an end event.
     twice = start.replace('"type": ', '"type": "codenow.ci.end.event", "type": ', 1)
     assert twice.count('"type"') == 2
-    body = assert_problem(api.send(twice, key), 400)
+    body = problem(api.send(twice, key), 400)
     assert "'type'" in body["detail"]
     assert history(api, "comp") == []
     nested = start.replace('"username": ', '"username": "mallory", "username": ', 1)
-    assert_problem(api.send(nested, key), 400)
+    problem(api.send(nested, key), 400)
     assert history(api, "comp") == []
     assert api.send(start, key).status_code == 200
 
@@ -37,7 +38,7 @@ def test_a_build_holds_at_most_the_configured_number_of_results(make_api: MakeAp
     first = [ev.link(f"r{n}", f"https://ci.example.org/{n}") for n in range(3)]
     assert api.send(ev.result("p1", *first), key).status_code == 200
     more = [ev.link(f"s{n}", f"https://ci.example.org/s{n}") for n in range(3)]
-    body = assert_problem(api.send(ev.result("p1", *more), key), 409)
+    body = problem(api.send(ev.result("p1", *more), key), 409)
     assert "5" in body["detail"]
     assert "EXTCI_MAX_RESULTS_PER_BUILD" in body["detail"]
     detail = build_detail(api, "comp", "p1")
@@ -48,7 +49,7 @@ def test_a_build_holds_at_most_the_configured_number_of_results(make_api: MakeAp
     assert r.status_code == 200, r.text
     assert len(build_detail(api, "comp", "p1")["results"]) == 5
     assert api.send(ev.result("p1", *first), key).json()["duplicate"] is True
-    assert_problem(api.send(ev.result("p1", more[2]), key), 409)
+    problem(api.send(ev.result("p1", more[2]), key), 409)
     assert api.send(ev.end("p1", "FAILED"), key).json()["buildStatus"] == "FAILED"
 
 
@@ -74,7 +75,7 @@ def test_a_long_list_of_results_is_paged_in_the_api_and_on_the_page(api: Api) ->
             break
     assert names == [f"r{n:03}" for n in range(250)]  # each once, in the order they came
     bad = api.client.get(url, params={"resultsCursor": "bm9wZQ"}, headers=viewer)
-    assert [e["pointer"] for e in assert_problem(bad, 400)["errors"]] == ["/resultsCursor"]
+    assert [e["pointer"] for e in problem(bad, 400)["errors"]] == ["/resultsCursor"]
     factories.make_user(api.runtime.sessions, api.secret, "web-viewer", "viewer")
     assert sign_in(api, "web-viewer").status_code == 303
     page = api.client.get("/components/comp/builds/p1")

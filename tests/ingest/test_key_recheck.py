@@ -20,9 +20,9 @@ from extci.ingest.events import EndEvent, ResultEvent, StartEvent
 from extci.ingest.parse import parse_event
 from extci.keys import service as keys
 from extci.keys.models import CIKey
-from tests.conftest import Api
 from tests.support import events as ev
 from tests.support import factories
+from tests.support.api import Api
 
 COMPONENT = "orders-service"
 

@@ -10,16 +10,11 @@ import pytest
 
 from extci.builds import result_types
 from extci.builds.result_types import Value
-from tests.conftest import Api
-from tests.ingest.conftest import (
-    MakeApi,
-    assert_problem,
-    build_detail,
-    pointers,
-    set_pointer,
-)
+from tests.ingest.conftest import MakeApi, build_detail, set_pointer
 from tests.ingest.items import item
 from tests.support import events as ev
+from tests.support.api import Api
+from tests.support.problems import pointers, problem
 
 DEFAULTS = {"id": 255, "version": 128, "url": 2048, "string": 1024}
 SMALL = {"id": 12, "version": 8, "url": 40, "string": 16}
@@ -105,8 +100,8 @@ def test_field_at_its_limit_passes_and_one_over_is_400(
     assert at.status_code == (404 if name in UNKNOWN_AT_LIMIT else 200), at.text
 
     over = api.send(set_pointer(factory(), pointer, value_of_length(kind, limit + 1)), key)
-    assert pointers(over) == [pointer]
-    assert str(limit) in assert_problem(over, 400)["errors"][0]["detail"]
+    assert pointers(problem(over, 400)) == [pointer]
+    assert str(limit) in problem(over, 400)["errors"][0]["detail"]
 
 
 def test_payload_item_count_limit(limited: tuple[Api, dict[str, int]]) -> None:
@@ -114,7 +109,7 @@ def test_payload_item_count_limit(limited: tuple[Api, dict[str, int]]) -> None:
     key = api.runtime.test_key  # type: ignore[attr-defined]
     n = 100 if limits is DEFAULTS else api.runtime.settings.max_payload_items
     over = ev.result("p1", *[ev.git_tag(f"v{i}") for i in range(n + 1)])
-    assert pointers(api.send(over, key)) == ["/payload"]
+    assert pointers(problem(api.send(over, key), 400)) == ["/payload"]
     at = ev.result("p1", *[ev.git_tag(f"v{i}") for i in range(n)])
     assert api.send(at, key).status_code == 200
     assert len(build_detail(api, "comp", "p1")["results"]) == n
@@ -125,9 +120,9 @@ def test_payload_item_count_is_configurable(make_api: MakeApi) -> None:
     api.component("comp")
     key = api.key("comp")
     api.send(ev.start("p1", "comp"), key)
-    assert pointers(api.send(ev.result("p1", *[ev.git_tag(f"v{i}") for i in range(4)]), key)) == [
-        "/payload"
-    ]
+    assert pointers(
+        problem(api.send(ev.result("p1", *[ev.git_tag(f"v{i}") for i in range(4)]), key), 400)
+    ) == ["/payload"]
     assert (
         api.send(ev.result("p1", *[ev.git_tag(f"v{i}") for i in range(3)]), key).status_code == 200
     )
@@ -142,7 +137,7 @@ def test_body_limit_is_configurable(make_api: MakeApi) -> None:
     api = make_api(max_body_bytes=2048)
     api.component("comp")
     key = api.key("comp")
-    assert_problem(api.send(padded(ev.start("p1", "comp"), 2049), key), 413)
+    problem(api.send(padded(ev.start("p1", "comp"), 2049), key), 413)
     assert api.send(padded(ev.start("p1", "comp"), 2048), key).status_code == 200
 
 
@@ -167,7 +162,7 @@ def test_nul_is_refused_in_every_string(api: Api, name: str, factory: Any, point
         original = original[int(part)] if isinstance(original, list) else original[part]
     value = f"{original}\x00" if isinstance(original, str) else "x\x00y"
     r = api.send(set_pointer(event, pointer, value), key)
-    assert pointer in pointers(r)
+    assert pointer in pointers(problem(r, 400))
     detail = build_detail(api, "comp", "p1")
     assert detail["results"] == []
     assert detail["status"] == "BUILDING"

@@ -8,15 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api
-from tests.ingest.conftest import (
-    MakeApi,
-    assert_problem,
-    build_detail,
-    history,
-    stored_results,
-)
+from tests.ingest.conftest import MakeApi, build_detail, history, stored_results
 from tests.support import events as ev
+from tests.support.api import Api
+from tests.support.problems import problem
 
 
 @pytest.fixture
@@ -94,7 +89,7 @@ def test_start_reusing_a_pipeline_id_with_other_content_is_409(
     started(api, key)
     before = build_detail(api, "comp", "p1")
     r = api.send({**ev.start("p1", "comp"), **changed}, key)
-    assert_problem(r, 409)
+    problem(r, 409)
     assert build_detail(api, "comp", "p1") == before
 
 
@@ -127,7 +122,7 @@ def test_start_dedupe_survives_a_restart(api: Api, key: str, make_api: MakeApi) 
     r = restarted.send(ev.start("p1", "comp"), key)
     assert r.status_code == 200, r.text
     assert r.json()["duplicate"] is True
-    assert_problem(restarted.send(ev.start("p1", "comp", "9.9.9"), key), 409)
+    problem(restarted.send(ev.start("p1", "comp", "9.9.9"), key), 409)
     assert len(history(restarted, "comp")) == 1
 
 
@@ -141,12 +136,12 @@ def test_result_or_end_for_an_unknown_pipeline_is_404(
     api: Api, key: str, event: dict[str, Any]
 ) -> None:
     started(api, key)
-    assert_problem(api.send(event, key), 404)
+    problem(api.send(event, key), 404)
     assert history(api, "comp")[0]["status"] == "BUILDING"
 
 
 def test_result_before_start_is_404_and_start_then_works(api: Api, key: str) -> None:
-    assert_problem(api.send(ev.result("p1", ev.git_tag()), key), 404)
+    problem(api.send(ev.result("p1", ev.git_tag()), key), 404)
     started(api, key)
     assert api.send(ev.result("p1", ev.git_tag()), key).status_code == 200
     assert stored_results(build_detail(api, "comp", "p1")) == [{"type": "git-tag", "tag": "v1.4.0"}]
@@ -209,8 +204,8 @@ def test_result_after_the_end_is_409(api: Api, key: str, outcome: str) -> None:
     api.send(ev.result("p1", ev.git_tag()), key)
     api.send(ev.end("p1", outcome), key)
     before = build_detail(api, "comp", "p1")
-    assert_problem(api.send(ev.result("p1", ev.artifact("helm")), key), 409)
-    assert_problem(api.send(ev.result("p1", ev.git_tag(), ev.artifact("helm")), key), 409)
+    problem(api.send(ev.result("p1", ev.artifact("helm")), key), 409)
+    problem(api.send(ev.result("p1", ev.git_tag(), ev.artifact("helm")), key), 409)
     assert build_detail(api, "comp", "p1") == before
 
 
@@ -265,7 +260,7 @@ def test_end_with_another_result_is_409(api: Api, key: str, first: str, second: 
     started(api, key)
     api.send(ev.end("p1", first), key)
     before = build_detail(api, "comp", "p1")
-    assert_problem(api.send(ev.end("p1", second), key), 409)
+    problem(api.send(ev.end("p1", second), key), 409)
     assert build_detail(api, "comp", "p1") == before
 
 
@@ -277,4 +272,4 @@ def test_incomplete_build_re_ended_successful_is_a_duplicate(api: Api, key: str)
     assert r.status_code == 200, r.text
     assert r.json()["duplicate"] is True
     assert r.json()["buildStatus"] == "INCOMPLETE"
-    assert_problem(api.send(ev.end("p1", "FAILED"), key), 409)
+    problem(api.send(ev.end("p1", "FAILED"), key), 409)

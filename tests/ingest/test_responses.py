@@ -16,20 +16,19 @@ from fastapi.testclient import TestClient
 
 from extci.app import create_app
 from extci.config import Settings
-from tests.conftest import SECRET, Api
 from tests.fake_clock import FakeClock
 from tests.ingest.conftest import (
     MakeApi,
-    assert_problem,
     assert_rate_headers,
     build_detail,
     delete_pointer,
     history,
-    pointers,
     set_pointer,
 )
 from tests.support import events as ev
+from tests.support.api import SECRET, Api
 from tests.support.databases import SQLiteTemplate
+from tests.support.problems import pointers, problem
 
 V1 = ev.V1
 
@@ -113,7 +112,7 @@ def test_accepted_content_types(api: Api, key: str, content_type: str) -> None:
 )
 def test_unsupported_content_type_is_415(api: Api, key: str, content_type: str) -> None:
     r = api.send(ev.start("p1", "comp"), key, headers={"Content-Type": content_type})
-    assert_problem(r, 415)
+    problem(r, 415)
     assert_rate_headers(r)
     assert history(api, "comp") == []
 
@@ -132,25 +131,26 @@ def test_success_is_durable(api: Api, key: str, make_api: MakeApi) -> None:
     [b"", b"{", b"not json", b'{"type": "codenow.ci.start.event",}', b"\xff\xfe{}", b"{'a': 1}"],
 )
 def test_body_that_is_not_json_is_400(api: Api, key: str, body: bytes) -> None:
-    assert_problem(api.send(body, key), 400)
+    problem(api.send(body, key), 400)
 
 
 @pytest.mark.parametrize("body", [b"[]", b'"start"', b"42", b"null", b"true", b"[{}]"])
 def test_body_that_is_not_an_object_is_400(api: Api, key: str, body: bytes) -> None:
-    assert_problem(api.send(body, key), 400)
+    problem(api.send(body, key), 400)
 
 
 @pytest.mark.parametrize(
     "type_", ["codenow.ci.build.event", "start", "", "CODENOW.CI.START.EVENT", None, 1]
 )
 def test_unknown_event_type_is_400_pointing_at_type(api: Api, key: str, type_: Any) -> None:
-    assert pointers(api.send({**ev.start("p1", "comp"), "type": type_}, key)) == ["/type"]
+    r = api.send({**ev.start("p1", "comp"), "type": type_}, key)
+    assert pointers(problem(r, 400)) == ["/type"]
 
 
 def test_missing_event_type_is_400_pointing_at_type(api: Api, key: str) -> None:
     event = ev.start("p1", "comp")
     del event["type"]
-    assert pointers(api.send(event, key)) == ["/type"]
+    assert pointers(problem(api.send(event, key), 400)) == ["/type"]
 
 
 START = ev.start("p1", "comp")
@@ -181,7 +181,7 @@ def test_missing_required_field_is_400_with_its_pointer(
     api: Api, running: str, event: dict[str, Any], pointer: str
 ) -> None:
     r = api.send(delete_pointer(json.loads(json.dumps(event)), pointer), running)
-    body = assert_problem(r, 400)
+    body = problem(r, 400)
     assert body["errors"] == [{"pointer": pointer, "detail": "field required"}]
 
 
@@ -225,7 +225,7 @@ def test_invalid_field_is_400_with_its_pointer(
     api: Api, running: str, event: dict[str, Any], pointer: str, value: Any
 ) -> None:
     r = api.send(set_pointer(json.loads(json.dumps(event)), pointer, value), running)
-    assert pointer in pointers(r)
+    assert pointer in pointers(problem(r, 400))
     assert_rate_headers(r)
     detail = build_detail(api, "comp", "p1")
     assert detail["status"] == "BUILDING"
@@ -235,14 +235,14 @@ def test_invalid_field_is_400_with_its_pointer(
 def test_the_spec_example_pointer(api: Api, running: str) -> None:
     broken = ev.git_revision()
     del broken["commitSha"]
-    body = assert_problem(api.send(ev.result("p1", ev.git_tag(), broken), running), 400)
+    body = problem(api.send(ev.result("p1", ev.git_tag(), broken), running), 400)
     assert body["errors"] == [{"pointer": "/payload/1/commitSha", "detail": "field required"}]
 
 
 def test_every_invalid_field_is_reported(api: Api, running: str) -> None:
     event = {**ev.start("p2", "comp"), "buildVersion": "", "dashboardUrl": "ftp://x"}
     del event["componentId"]
-    assert sorted(pointers(api.send(event, running))) == [
+    assert sorted(pointers(problem(api.send(event, running), 400))) == [
         "/buildVersion",
         "/componentId",
         "/dashboardUrl",
@@ -252,7 +252,7 @@ def test_every_invalid_field_is_reported(api: Api, running: str) -> None:
 def test_pointer_escapes_slash_and_tilde(api: Api, running: str) -> None:
     """RFC 6901: a pipelineId is a value, never a pointer segment; only field names are."""
     r = api.send({**ev.start("p/1~x", "comp"), "buildVersion": ""}, running)
-    assert pointers(r) == ["/buildVersion"]
+    assert pointers(problem(r, 400)) == ["/buildVersion"]
 
 
 def test_optional_fields_may_be_absent_or_null(api: Api, key: str) -> None:
@@ -309,7 +309,7 @@ def test_created_at_at_the_edge_of_time_is_never_a_500(api: Api, key: str, creat
     r = api.send(ev.start("p1", "comp", createdAt=created_at), key)
     assert r.status_code in (200, 400), r.text
     if r.status_code == 400:
-        assert pointers(r) == ["/createdAt"]
+        assert pointers(problem(r, 400)) == ["/createdAt"]
 
 
 HOSTILE = [
@@ -361,7 +361,7 @@ def test_body_at_the_default_limit_is_accepted(api: Api, key: str) -> None:
 
 def test_body_over_the_default_limit_is_413(api: Api, key: str) -> None:
     r = api.send(padded(ev.start("p1", "comp"), 256 * 1024 + 1), key)
-    assert_problem(r, 413)
+    problem(r, 413)
     assert_rate_headers(r)
     assert history(api, "comp") == []
 
@@ -373,7 +373,7 @@ def test_streamed_body_over_the_limit_is_413(api: Api, key: str) -> None:
     r = api.client.post(
         "/ci/webhook", content=chunks, headers={**ev.HEADERS, "X-Codenow-Api-Key": key}
     )
-    assert_problem(r, 413)
+    problem(r, 413)
     assert history(api, "comp") == []
 
 
@@ -399,7 +399,7 @@ def test_default_rate_limit_is_100_a_minute_per_key(api: Api, key: str) -> None:
         assert r.headers["x-ratelimit-limit"] == "100"
         assert r.headers["x-ratelimit-remaining"] == str(99 - i)
     r = api.send(ev.start("p1", "comp"), key)
-    body = assert_problem(r, 429)
+    body = problem(r, 429)
     assert body["status"] == 429
     assert 0 < int(r.headers["retry-after"]) <= 60
     assert r.headers["x-ratelimit-remaining"] == "0"
@@ -422,12 +422,12 @@ def test_rate_limit_is_configurable(make_api: MakeApi) -> None:
         remaining.append(r.headers["x-ratelimit-remaining"])
     assert remaining == ["2", "1", "0"]
     r = api.send(ev.end("p1"), key)
-    assert_problem(r, 429)
+    problem(r, 429)
     assert_rate_headers(r, limit=3)
     assert r.headers["retry-after"] == r.headers["x-ratelimit-reset"] == "60"
     clock.advance(timedelta(seconds=45.5))
     r = api.send(ev.end("p1"), key)
-    assert_problem(r, 429)
+    problem(r, 429)
     assert r.headers["retry-after"] == r.headers["x-ratelimit-reset"] == "15"  # rounded up
 
 
@@ -436,8 +436,8 @@ def test_429_is_answered_before_the_body_is_read(make_api: MakeApi) -> None:
     api.component("comp")
     key = api.key("comp")
     api.send(b"{}", key)
-    assert_problem(api.send(b"x" * 300_000, key), 429)
-    assert_problem(api.send(b"{}", key, headers={"Content-Type": "text/plain"}), 429)
+    problem(api.send(b"x" * 300_000, key), 429)
+    problem(api.send(b"{}", key, headers={"Content-Type": "text/plain"}), 429)
 
 
 @pytest.mark.parametrize("case", ["200", "200-dup", "400", "403", "404", "409", "413", "415"])
@@ -495,7 +495,7 @@ def test_database_busy_is_503_with_retry_after_and_safe_to_retry(
         r = api.send(ev.start("p1", "comp"), key)
     finally:
         locked.execute("ROLLBACK")
-    assert_problem(r, 503)
+    problem(r, 503)
     assert int(r.headers["retry-after"]) >= 1
     assert_rate_headers(r)
     assert history(api, "comp") == []

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
 
 
 def test_deployable_run_is_successful(api: Api) -> None:

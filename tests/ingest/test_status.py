@@ -13,11 +13,12 @@ from extci.builds import result_types
 from extci.builds.models import Build
 from extci.clock import utcnow
 from extci.db import unit_of_work
-from tests.conftest import Api
 from tests.fake_clock import FakeClock
-from tests.ingest.conftest import MakeApi, build_detail, history, pointers, stored_results
+from tests.ingest.conftest import MakeApi, build_detail, history, stored_results
 from tests.ingest.items import DIGEST, item
 from tests.support import events as ev
+from tests.support.api import Api
+from tests.support.problems import pointers, problem
 
 APP = "application-component"
 LIB = "library"
@@ -146,7 +147,7 @@ def test_each_result_field_is_required(api: Api, running: str, kind: str, field:
     broken = item(kind)
     del broken[field]
     r = api.send(ev.result("p1", ev.git_tag(), broken), running)
-    assert f"/payload/1/{field}" in pointers(r)
+    assert f"/payload/1/{field}" in pointers(problem(r, 400))
     assert stored_results(build_detail(api, "comp", "p1")) == []
 
 
@@ -154,10 +155,12 @@ def test_each_result_field_is_required(api: Api, running: str, kind: str, field:
 def test_each_result_item_must_be_version_v1(api: Api, running: str, kind: str) -> None:
     for version in ("v2", "V1", "1", None):
         broken = {**item(kind), "version": version}
-        assert pointers(api.send(ev.result("p1", broken), running)) == ["/payload/0/version"]
+        r = api.send(ev.result("p1", broken), running)
+        assert pointers(problem(r, 400)) == ["/payload/0/version"]
     missing = item(kind)
     del missing["version"]
-    assert pointers(api.send(ev.result("p1", missing), running)) == ["/payload/0/version"]
+    r = api.send(ev.result("p1", missing), running)
+    assert pointers(problem(r, 400)) == ["/payload/0/version"]
 
 
 @pytest.mark.parametrize("kind", ["container", "helm"])
@@ -185,7 +188,7 @@ def test_digest_on_container_and_helm_is_stored(api: Api, running: str, kind: st
 )
 def test_malformed_digest_is_refused(api: Api, running: str, kind: str, digest: Any) -> None:
     sent = {**item(kind), "digest": digest}
-    assert pointers(api.send(ev.result("p1", sent), running)) == ["/payload/0/digest"]
+    assert pointers(problem(api.send(ev.result("p1", sent), running), 400)) == ["/payload/0/digest"]
 
 
 @pytest.mark.parametrize("kind", ["container", "helm"])

@@ -18,10 +18,10 @@ from extci.cli.main import main as extci
 from extci.config import Settings
 from extci.db import make_engine, make_session_factory
 from extci.maintenance import repository
-from tests.conftest import SECRET
 from tests.ops.bulk import build_row, insert_builds
 from tests.support import events as ev
 from tests.support import factories
+from tests.support.api import SECRET
 from tests.support.databases import PostgresDatabase, SQLiteTemplate
 
 BUILDS = 5000

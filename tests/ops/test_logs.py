@@ -10,8 +10,8 @@ import logging
 import pytest
 
 from extci.logs import JsonFormatter, TextFormatter, logging_config, request_id_from
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
 
 
 def test_the_webhooks_line_names_the_request_component_and_pipeline(

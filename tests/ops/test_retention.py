@@ -16,8 +16,8 @@ from extci.builds import retention
 from extci.builds.models import Build, BuildEvent, BuildResult
 from extci.cli.main import main as extci
 from extci.config import Settings
-from tests.conftest import Api
 from tests.ops.bulk import build_row, insert_builds
+from tests.support.api import Api
 from tests.support.eventually import eventually
 
 NOW = datetime(2031, 3, 1, 12, 0, tzinfo=UTC)

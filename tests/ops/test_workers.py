@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from extci.db import make_engine, make_session_factory
-from tests.conftest import SECRET
 from tests.support import events as ev
 from tests.support import factories
+from tests.support.api import SECRET
 from tests.support.databases import PostgresDatabase
 from tests.support.eventually import eventually
 from tests.support.live import EXTCI, LiveServer

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.reporter.reporter_helpers import REPO, base_env, make_git_repo, unique
+from tests.reporter.reporter_helpers import base_env, make_git_repo, unique
 
 pytestmark = pytest.mark.slow
 
@@ -20,12 +20,12 @@ INSTALLER = {"pip", "setuptools", "wheel"}
 
 
 def test_the_reporter_installs_alone_and_reports_a_failed_build(
-    live_server: Any, tmp_path: Path
+    live_server: Any, tmp_path: Path, source_copy: Path
 ) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = [str(venv / "bin" / "python"), "-m", "pip"]
-    subprocess.run([*pip, "install", "--quiet", str(REPO)], check=True, timeout=600)
+    subprocess.run([*pip, "install", "--quiet", str(source_copy)], check=True, timeout=600)
     listed = subprocess.run(
         [*pip, "list", "--format=json"], check=True, capture_output=True, text=True
     )

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from extci.app import create_app
 from extci.config import Settings
-from tests.conftest import SECRET
+from tests.support.api import SECRET
 from tests.support.databases import PostgresDatabase, SQLiteTemplate
 from tests.support.world import World, populate
 

@@ -13,8 +13,8 @@ from typing import Any
 import httpx2 as httpx
 
 from tests.api.helpers import items
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
 from tests.support.eventually import eventually
 
 C = "/api/v1/components/orders-service"

@@ -60,7 +60,8 @@ class SQLiteTemplate:
 
 
 class PostgresDatabase:
-    """A database of its own for this test session, dropped at the end."""
+    """A database of its own for this test session (each xdist worker has its own session,
+    so its own database), dropped at the end."""
 
     def __init__(self) -> None:
         self.name = f"extci_test_{uuid.uuid4().hex[:10]}"
@@ -72,16 +73,36 @@ class PostgresDatabase:
         engine = make_engine(self.url)
         migrate.upgrade(engine)
         engine.dispose()
+        # One connection kept for the resets, and the reset as one batch of statements.
+        self._engine = create_engine(self.url, pool_size=1, max_overflow=0)
+        self._reset = self._reset_script()
+
+    def _reset_script(self) -> str:
+        """Every table emptied (children first) and every sequence back at its start, as a
+        fresh migration leaves them: ``TRUNCATE … RESTART IDENTITY`` costs ~0.25 s (it makes
+        new files for every table), these ``DELETE``s and ``setval``s a few milliseconds."""
+        with self._engine.connect() as conn:
+            sequences = conn.execute(
+                text(
+                    "SELECT schemaname, sequencename, start_value FROM pg_sequences"
+                    " WHERE schemaname = current_schema() ORDER BY sequencename"
+                )
+            ).all()
+        tables = reversed(Base.metadata.sorted_tables)
+        statements = [f'DELETE FROM "{t.name}"' for t in tables]  # noqa: S608 - our names
+        statements += [
+            f'SELECT setval(\'"{schema}"."{name}"\', {start}, false)'
+            for schema, name, start in sequences
+        ]
+        return "; ".join(statements)
 
     def empty(self) -> str:
-        engine = create_engine(self.url)
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        engine.dispose()
+        with self._engine.begin() as conn:
+            conn.exec_driver_sql(self._reset)
         return self.url
 
     def drop(self) -> None:
+        self._engine.dispose()
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))

@@ -1,5 +1,6 @@
-"""A real ``extci serve`` process on a free port with its own SQLite file, as a new user
-would run it; set up through the real CLI and JSON API."""
+"""A real ``extci serve`` process on a free port with its own SQLite file (or a database
+given), as a new user would run it; set up through the real CLI and JSON API. The API,
+CLI, fault and browser tests all start their servers with this one class."""
 
 from __future__ import annotations
 
@@ -17,7 +18,16 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
+
+from tests.support import events as ev
+
 EXTCI = shutil.which("extci", path=str(Path(sys.executable).parent)) or "extci"
+
+# The browser tests' users (``LiveServer.create_users``), one per role, and their server's
+# secret key (given, so a test's CLI commands and its servers need no key file between them).
+PASSWORDS = {"admin": "admin-password-1", "editor": "editor-password-1", "viewer": "viewer-pass-1"}
+BROWSER_SECRET = "browser-test-secret-key-long-enough-for-hmac-0123456789"
 
 
 def free_port() -> int:
@@ -37,6 +47,7 @@ class LiveServer:
         *,
         extra_env: dict[str, str] | None = None,
         database_url: str | None = None,
+        log_name: str = "server.log",
     ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir
@@ -50,7 +61,7 @@ class LiveServer:
             "EXTCI_CREATE_ADMIN": "false",
             **(extra_env or {}),
         }
-        self.log_path = data_dir / "server.log"
+        self.log_path = data_dir / log_name
         self.process: subprocess.Popen[bytes] | None = None
         self.token = ""
 
@@ -79,7 +90,7 @@ class LiveServer:
         assert self.process is not None
         return self.process.pid
 
-    def launch(self, *, within: float = 30) -> float:
+    def launch(self, *, within: float = 60) -> float:
         """Start the process and wait until ``/readyz`` answers 200; return the seconds from
         spawning it to that answer. Every launch appends to the same log."""
         with self.log_path.open("ab") as log:
@@ -102,6 +113,31 @@ class LiveServer:
                 pass
             time.sleep(0.02)
         raise RuntimeError(f"server did not become ready: {self.log_path.read_text()}")
+
+    def create_users(self) -> None:
+        """The browser tests' three users (``PASSWORDS``), the way an operator would: with
+        the CLI, in parallel (each one hashes a password with argon2)."""
+        running = []
+        for role, password in PASSWORDS.items():
+            args = [EXTCI, "users", "create", role, "--role", role, "--password-stdin"]
+            process = subprocess.Popen(
+                args,
+                env=self.base_env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            assert process.stdin is not None
+            process.stdin.write(password.encode() + b"\n")
+            process.stdin.close()
+            running.append(process)
+        for process in running:
+            process.wait(timeout=60)
+            assert process.stderr is not None
+            with process.stderr:
+                err = process.stderr.read().decode()
+            if process.returncode != 0:
+                raise AssertionError(f"extci users create failed: {err}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash or an OOM kill."""
@@ -137,6 +173,12 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    # ---- the webhook, as a pipeline sends it ------------------------------------------
+
+    def send(self, event: dict[str, Any], key: str) -> httpx.Response:
+        headers = {**ev.HEADERS, "X-Codenow-Api-Key": key}
+        return httpx.post(self.url + "/ci/webhook", json=event, headers=headers, timeout=10)
 
     # ---- the JSON API, as a script would use it --------------------------------------
 
@@ -174,3 +216,19 @@ class LiveServer:
             "GET", f"/api/v1/components/{component_id}/builds/{quoted}"
         )
         return detail
+
+
+def browser_server(
+    data_dir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    database_url: str | None = None,
+    log_name: str = "server.log",
+) -> LiveServer:
+    """A server for the browser tests (not started yet): their secret key, and ``extra_env``."""
+    return LiveServer(
+        data_dir,
+        extra_env={"EXTCI_SECRET_KEY": BROWSER_SECRET, **(extra_env or {})},
+        database_url=database_url,
+        log_name=log_name,
+    )

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import serialization
 
 from extci.config import Settings
 from extci.trust.oidc import INVALID_TOKEN, MIN_REFRESH
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
 from tests.support.oidc_issuer import Issuer
 
 GITHUB_CLAIMS = {"repository": "acme/orders", "ref": "refs/heads/main"}

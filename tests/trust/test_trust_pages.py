@@ -3,8 +3,8 @@ deleted by editors."""
 
 from __future__ import annotations
 
-from tests.conftest import Api
 from tests.support import factories
+from tests.support.api import Api
 from tests.web.test_pages import page_token, sign_in
 
 GITHUB = "https://token.actions.githubusercontent.com"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.web.live_server import LiveServer, create_users, server_env
+from tests.support.live import LiveServer, browser_server
 from tests.web.pages import new_page
 from tests.web.site import Site, start_site
 
@@ -45,10 +45,10 @@ def playwright_browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
-    env = server_env(tmp_path, f"sqlite:///{tmp_path / 'extci.db'}")
-    live = LiveServer(env, tmp_path / "server.log")  # migrates the fresh database
+    live = browser_server(tmp_path)
     try:
-        create_users(env)
+        live.launch()  # migrates the fresh database
+        live.create_users()
         yield live
     finally:
         live.stop()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from tests.web.live_server import PASSWORDS, LiveServer
+from tests.support.live import PASSWORDS, LiveServer
 
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 MOBILE: ViewportSize = {"width": 390, "height": 844}
@@ -22,6 +24,22 @@ def new_page(browser: Browser, server: LiveServer, *, mobile: bool = False) -> P
     )
     context.set_default_timeout(10_000)
     return context.new_page()
+
+
+def live_stream_requests(page: Page) -> list[str]:
+    """Every request the page makes for its live event stream from now on. Once the page is
+    connected, none means that what changed on it came over that one open stream: a
+    reconnect opens another and reloads the live regions to catch up."""
+    path = page.locator("body").get_attribute("data-live")
+    assert path, "the page has no live stream"
+    opened: list[str] = []
+
+    def seen(url: str) -> None:
+        if urlsplit(url).path == path:
+            opened.append(url)
+
+    page.on("request", lambda request: seen(request.url))
+    return opened
 
 
 def sign_in(page: Page, username: str, password: str | None = None) -> None:

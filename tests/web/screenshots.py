@@ -15,8 +15,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.support.live import PASSWORDS
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.web.live_server import PASSWORDS
 from tests.web.pages import DESKTOP, MOBILE
 from tests.web.site import ORDERS, RUNNING, Site, start_site
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx2 as httpx
 
 from tests.support import events as ev
-from tests.web.live_server import PASSWORDS, LiveServer, server_env
+from tests.support.live import PASSWORDS, LiveServer, browser_server
 
 ORDERS = "orders-service"  # External CI: keys, builds of every status, two running
 PAYMENTS = "payments-lib"  # a library with builds and a key, switched back to the platform
@@ -69,10 +69,10 @@ class Site:
 
 def start_site(tmp: Path) -> Site:
     database = tmp / "extci.db"
-    env = {**server_env(tmp, f"sqlite:///{database}"), "EXTCI_CREATE_ADMIN": "true"}
-    server = LiveServer(env, tmp / "server.log")
+    server = browser_server(tmp, extra_env={"EXTCI_CREATE_ADMIN": "true"})
     try:
-        site = Site(server, env, database, _admin_token(server))
+        server.launch()
+        site = Site(server, server.env, database, _admin_token(server))
         _users(site)
         _seed(site)
     except BaseException:
@@ -107,7 +107,7 @@ def _admin_token(server: LiveServer) -> str:
 
 
 def _users(site: Site) -> None:
-    """The three users of tests/web/live_server.PASSWORDS (the admin's password changed)."""
+    """The three users of tests/support/live.PASSWORDS (the admin's password changed)."""
     for username, password in PASSWORDS.items():
         if username == "admin":
             site.api("PATCH", "/users/admin", {"password": password})

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
+from tests.support.live import PASSWORDS
 from tests.web import axe
 from tests.web.axe import inject, require_axe
-from tests.web.live_server import PASSWORDS
 from tests.web.pages import DESKTOP, MOBILE
 from tests.web.site import BUILDS, INVENTORY, ORDERS, PAYMENTS, SEARCH, Site
 

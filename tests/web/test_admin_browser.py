@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.web.live_server import PASSWORDS, LiveServer
+from tests.support.live import PASSWORDS, LiveServer
 from tests.web.pages import csrf_token, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

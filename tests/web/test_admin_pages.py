@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from extci.audit.models import AuditEntry
 from extci.db import unit_of_work
-from tests.conftest import Api
+from tests.support.api import Api
 from tests.web.test_pages import PASSWORD, page_token, sign_in
 
 

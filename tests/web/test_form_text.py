@@ -8,7 +8,7 @@ import pytest
 
 from extci.db import unit_of_work
 from extci.keys import service as keys
-from tests.conftest import Api
+from tests.support.api import Api
 from tests.web.test_pages import page_token, sign_in, sign_in_form
 
 BOUNDARY = "extci-test-boundary"

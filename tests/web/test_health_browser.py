@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from tests.support import events as ev
-from tests.web.live_server import LiveServer, create_users, extci, server_env
+from tests.support.live import LiveServer, browser_server
 from tests.web.pages import sign_in
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -40,12 +40,11 @@ RUNS = [
 def server(tmp_path: Path) -> Iterator[LiveServer]:
     """A live server whose component has a month of builds, sent through the webhook
     (this module's ``server``: ``open_page`` opens pages on it)."""
-    env = server_env(tmp_path, f"sqlite:///{tmp_path / 'extci.db'}")
-    env["EXTCI_RATE_LIMIT_PER_MINUTE"] = "1000"
-    live = LiveServer(env, tmp_path / "server.log")
+    live = browser_server(tmp_path, extra_env={"EXTCI_RATE_LIMIT_PER_MINUTE": "1000"})
     try:
-        create_users(env)
-        token = extci(env, "tokens", "create", "admin", "--name", "browser-test")
+        live.launch()
+        live.create_users()
+        token = live.cli("tokens", "create", "admin", "--name", "browser-test").strip()
         api = httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {token}"})
         with api:
             body = {"id": "orders-service", "name": "Orders", "kind": "application-component"}

@@ -4,20 +4,18 @@ switch it to External CI, generate a key, send events with it, watch the build l
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support import events as ev
-from tests.web.live_server import LiveServer
-from tests.web.pages import csrf_token, sign_in
+from tests.support.live import LiveServer
+from tests.web.pages import csrf_token, live_stream_requests, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 COMPONENT = "orders-service"
-LIVE_BUDGET_SECONDS = 1.0
 
 
 def create_component(page: Page) -> None:
@@ -69,15 +67,14 @@ def wait_for_live(page: Page) -> None:
     expect(page.locator("body")).to_have_attribute("data-live-state", "connected")
 
 
-def send_and_time_row(
+def send_and_see_row(
     page: Page, server: LiveServer, event: dict[str, object], key: str, selector: str
-) -> float:
-    """Seconds from the webhook's 200 to ``selector`` being on the page, with no reload."""
+) -> None:
+    """The webhook answers 200 and ``selector`` then appears on the page by itself (how
+    fast is ``make bench``'s to measure; the deadline only bounds a failing run)."""
     response = server.send(event, key)
-    answered = time.monotonic()
     assert response.status_code == 200, response.text
-    page.wait_for_selector(selector, timeout=5_000)
-    return time.monotonic() - answered
+    page.wait_for_selector(selector, timeout=30_000)
 
 
 def test_the_whole_journey(open_page: Callable[..., Page], server: LiveServer) -> None:
@@ -97,20 +94,20 @@ def test_the_whole_journey(open_page: Callable[..., Page], server: LiveServer) -
     key = generate_key(page)
     assert key not in page.content()  # closed: the secret has left the page
 
-    # A running build appears by itself, within a second of the webhook's answer.
+    # A running build appears by itself: pushed over the open live stream, no reload.
     page.goto(f"/components/{COMPONENT}")
     expect(page.locator("#no-builds")).to_be_visible()
     wait_for_live(page)
     navigations: list[str] = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
-    elapsed = send_and_time_row(
+    reconnects = live_stream_requests(page)
+    send_and_see_row(
         page,
         server,
         ev.start("orders-1842", COMPONENT, "1.4.0", pipelineName="orders/main"),
         key,
         'tr[data-pipeline="orders-1842"][data-status="BUILDING"]',
     )
-    assert elapsed < LIVE_BUDGET_SECONDS, f"row appeared {elapsed:.3f} s after the 200"
     row = page.locator('tr[data-pipeline="orders-1842"]')
     expect(row).to_contain_text("1.4.0")
     expect(row).to_contain_text("Jane Doe")
@@ -120,15 +117,15 @@ def test_the_whole_journey(open_page: Callable[..., Page], server: LiveServer) -
     expect(row.locator(".chip-helm")).to_be_visible()
     expect(row).to_contain_text("main")
     expect(row).to_contain_text("9f2c1e7")
-    elapsed = send_and_time_row(
+    send_and_see_row(
         page,
         server,
         ev.end("orders-1842"),
         key,
         'tr[data-pipeline="orders-1842"][data-status="SUCCESSFUL"]',
     )
-    assert elapsed < LIVE_BUDGET_SECONDS, f"status changed {elapsed:.3f} s after the 200"
     assert navigations == [], f"the page reloaded: {navigations}"
+    assert reconnects == [], f"the live stream reconnected: {reconnects}"
 
     # A second build that ends without its Helm chart is INCOMPLETE.
     assert server.send(ev.start("orders-1843", COMPONENT, "1.4.1"), key).status_code == 200

@@ -9,8 +9,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.support.live import PASSWORDS
 from tests.web.keyboard import assert_ring_visible, tab_to
-from tests.web.live_server import PASSWORDS
 from tests.web.pages import DESKTOP, MOBILE
 from tests.web.site import ORDERS, Site
 

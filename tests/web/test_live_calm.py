@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.support import events as ev
-from tests.web.live_server import PASSWORDS
+from tests.support.live import PASSWORDS
 from tests.web.pages import DESKTOP
 from tests.web.site import ORDERS, RUNNING, Site
 

@@ -17,8 +17,8 @@ from extci.accounts.models import User
 from extci.db import unit_of_work
 from extci.keys import service as keys
 from extci.notify import Broadcaster, Change, publish
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
 
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -9,17 +9,15 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.api.helpers import pointers, problem
-from tests.conftest import Api
 from tests.support import events as ev
-from tests.support.live import LiveServer as ApiLiveServer
-from tests.web.live_server import LiveServer, extci, server_env
+from tests.support.api import Api
+from tests.support.live import LiveServer
+from tests.support.problems import pointers, problem
 from tests.web.pages import sign_in
 from tests.web.test_pages import sign_in as sign_in_http
 
@@ -84,7 +82,7 @@ def test_every_pipeline_id_opens_from_the_history_and_the_api(api: Api) -> None:
 
 
 @pytest.mark.slow
-def test_every_pipeline_id_opens_on_a_real_server(live_server: ApiLiveServer) -> None:
+def test_every_pipeline_id_opens_on_a_real_server(live_server: LiveServer) -> None:
     key = live_server.external_component("orders")
     versions = build_versions(PIPELINES)
     headers = {**ev.HEADERS, "X-Codenow-Api-Key": key}
@@ -132,12 +130,11 @@ def test_a_dashboard_url_a_browser_would_trim_is_refused(api: Api, url: str) -> 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_browser_opens_the_builds_named_dot_and_dot_dot(
-    open_page: Callable[..., Page], server: LiveServer, tmp_path: Path
+    open_page: Callable[..., Page], server: LiveServer
 ) -> None:
-    env = server_env(tmp_path, f"sqlite:///{tmp_path / 'extci.db'}")
-    extci(env, "components", "create", "orders", "--kind", "library")
-    extci(env, "components", "ci-mode", "orders", "external")
-    key = extci(env, "keys", "create", "orders", "--name", "ci")
+    server.cli("components", "create", "orders", "--kind", "library")
+    server.cli("components", "ci-mode", "orders", "external")
+    key = server.cli("keys", "create", "orders", "--name", "ci").strip()
     versions = build_versions([".", ".."])
     for pipeline, version in versions.items():
         assert server.send(ev.start(pipeline, "orders", version), key).status_code == 200

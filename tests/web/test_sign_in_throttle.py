@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 
 from extci.app import create_app
 from extci.config import Settings
-from tests.conftest import SECRET, Api
 from tests.support import events as ev
 from tests.support import factories
+from tests.support.api import SECRET, Api
 from tests.support.databases import PostgresDatabase
 from tests.support.live import LiveServer
 from tests.support.signin import post_sign_in, sign_in_form

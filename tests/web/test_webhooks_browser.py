@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support import events as ev
+from tests.support.live import LiveServer, browser_server
 from tests.support.receiver import receiver
-from tests.web.live_server import LiveServer, create_users, extci, server_env
 from tests.web.pages import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -21,15 +21,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
     """The web tests' server, allowed to send webhooks to 127.0.0.1."""
-    env = server_env(tmp_path, f"sqlite:///{tmp_path / 'extci.db'}")
-    env["EXTCI_WEBHOOK_ALLOW_PRIVATE"] = "true"
-    env["EXTCI_WEBHOOK_POLL_INTERVAL"] = "100ms"
-    live = LiveServer(env, tmp_path / "server.log")
+    live = browser_server(
+        tmp_path,
+        extra_env={"EXTCI_WEBHOOK_ALLOW_PRIVATE": "true", "EXTCI_WEBHOOK_POLL_INTERVAL": "100ms"},
+    )
     try:
-        create_users(env)
-        extci(env, "components", "create", "orders-service", "--kind", "application-component")
-        extci(env, "components", "ci-mode", "orders-service", "external")
-        live.ci_key = extci(env, "keys", "create", "orders-service", "--name", "ci")  # type: ignore[attr-defined]
+        live.launch()
+        live.create_users()
+        live.cli("components", "create", "orders-service", "--kind", "application-component")
+        live.cli("components", "ci-mode", "orders-service", "external")
+        live.ci_key = live.cli("keys", "create", "orders-service", "--name", "ci").strip()  # type: ignore[attr-defined]
         yield live
     finally:
         live.stop()

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from extci.app import create_app
 from extci.config import Settings
-from tests.conftest import SECRET, Api
+from tests.support.api import SECRET, Api
 
 FAST = {
     "webhook_allow_private": True,

@@ -10,8 +10,8 @@ from typing import Any
 import jsonschema_rs
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
 from tests.support.receiver import Received, receiver
 from tests.webhooks.cdevents_schemas import SCHEMAS
 from tests.webhooks.verify import openssl_verifies

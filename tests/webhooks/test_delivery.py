@@ -15,9 +15,9 @@ from extci import metrics
 from extci.db import unit_of_work
 from extci.webhooks import observe
 from extci.webhooks.models import WebhookDelivery
-from tests.conftest import Api
 from tests.support import events as ev
 from tests.support import factories
+from tests.support.api import Api
 from tests.support.eventually import eventually
 from tests.support.receiver import receiver
 from tests.webhooks.conftest import MakeApi

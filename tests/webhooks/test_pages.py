@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
 from tests.support.eventually import eventually
 from tests.support.receiver import receiver
 from tests.web.test_pages import page_token, sign_in

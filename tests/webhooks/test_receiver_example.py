@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
 from tests.support.eventually import eventually
 from tests.support.live import free_port
 
