@@ -16,9 +16,9 @@ from extci.builds import state
 from extci.builds.state import BuildStatus
 from extci.config import Settings
 from extci.db import unit_of_work
-from tests.fake_clock import FakeClock
 from tests.support import events as ev
 from tests.support.api import Api
+from tests.support.fake_clock import FakeClock
 from tests.support.problems import pointers, problem
 
 APP = "application-component"

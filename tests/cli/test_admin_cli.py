@@ -18,9 +18,9 @@ from extci.accounts import service as accounts
 from extci.db import make_engine, make_session_factory, unit_of_work
 from extci.models import Base
 from tests.api.helpers import items
-from tests.conftest import SECRET, Api
 from tests.support import cli_batch
 from tests.support import events as ev
+from tests.support.api import SECRET, Api
 from tests.support.cli_batch import Done
 from tests.support.databases import PG_ADMIN_URL, require_postgres
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_admin_cli import Extci
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
 
 # Clear the screen, retitle the terminal (OSC), return to the line start and overwrite it,
 # and a C1 control (CSI) and a bell: what a pipeline could use to fake what an operator sees.

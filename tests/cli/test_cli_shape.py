@@ -15,7 +15,7 @@ from extci.cli.errors import ApiError
 from extci.cli.local import LocalApi, routes
 from extci.cli.main import build_parser
 from extci.config import Settings
-from tests.conftest import Api
+from tests.support.api import Api
 
 SCRIPT = Path(sys.executable).parent / "extci"
 

@@ -13,8 +13,8 @@ import pytest
 from extci.cli.deployable import NoImage, as_env, as_helm_values, env_pairs, render
 from extci.cli.errors import ExitCode
 from tests.cli.test_admin_cli import Extci
-from tests.conftest import Api
 from tests.support import events as ev
+from tests.support.api import Api
 
 DIGEST = "sha256:" + "0f" * 32
 DOCUMENT: dict[str, Any] = {

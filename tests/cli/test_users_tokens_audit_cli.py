@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_admin_cli import Extci, lines
-from tests.conftest import Api
+from tests.support.api import Api
 
 PASSWORD = "long enough password\n"
 

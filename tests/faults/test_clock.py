@@ -4,7 +4,7 @@ says; and nothing depends on clocks agreeing: ``lastEventAt`` (and so LOST) is e
 own receive time, ``createdAt`` (the CI's clock) only labels the timeline, retries are
 recognised whatever their ``createdAt``, and the status follows the order of arrival.
 
-Two apps on one database stand for two servers, on one test clock (tests/fake_clock.py)
+Two apps on one database stand for two servers, on one test clock (tests/support/fake_clock.py)
 that the test advances past the default timeout (24 h) instead of waiting."""
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from fastapi.testclient import TestClient
 
 from extci.app import create_app
 from extci.config import Settings
-from tests.fake_clock import FakeClock
 from tests.support import events as ev
 from tests.support.api import Api
+from tests.support.fake_clock import FakeClock
 
 TIMEOUT = timedelta(hours=24)  # the default EXTCI_BUILD_INACTIVITY_TIMEOUT
 PAST = "1970-01-02T00:00:00Z"

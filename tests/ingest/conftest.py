@@ -24,7 +24,7 @@ MakeApi = Callable[..., Api]
 @pytest.fixture
 def make_api(settings: Settings) -> Iterator[MakeApi]:
     """``make_api(**overrides)``: another app on the test's database, with other settings
-    (``clock=``: a :class:`tests.fake_clock.FakeClock` instead of the system's)."""
+    (``clock=``: a :class:`tests.support.fake_clock.FakeClock` instead of the system's)."""
     with ExitStack() as stack:
 
         def make(*, clock: Clock | None = None, **overrides: Any) -> Api:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.fake_clock import FakeClock
 from tests.ingest.conftest import MakeApi
 from tests.support import events as ev
+from tests.support.fake_clock import FakeClock
 
 
 def test_two_servers_share_one_budget_on_postgresql_and_sqlite_counts_per_process(

@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 
 from extci.app import create_app
 from extci.config import Settings
-from tests.fake_clock import FakeClock
 from tests.ingest.conftest import (
     MakeApi,
     assert_rate_headers,
@@ -28,6 +27,7 @@ from tests.ingest.conftest import (
 from tests.support import events as ev
 from tests.support.api import SECRET, Api
 from tests.support.databases import SQLiteTemplate
+from tests.support.fake_clock import FakeClock
 from tests.support.problems import pointers, problem
 
 V1 = ev.V1

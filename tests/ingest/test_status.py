@@ -13,11 +13,11 @@ from extci.builds import result_types
 from extci.builds.models import Build
 from extci.clock import utcnow
 from extci.db import unit_of_work
-from tests.fake_clock import FakeClock
 from tests.ingest.conftest import MakeApi, build_detail, history, stored_results
 from tests.ingest.items import DIGEST, item
 from tests.support import events as ev
 from tests.support.api import Api
+from tests.support.fake_clock import FakeClock
 from tests.support.problems import pointers, problem
 
 APP = "application-component"
