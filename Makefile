@@ -55,10 +55,14 @@ PYTEST_ARGS ?= --durations=25
 # `serial`, tests/conftest.py) alone. Branch coverage of src/extci is summed over both and
 # printed at the end; with CI=true the run fails below COVERAGE_FLOOR percent. A pass that
 # selects no test (PYTEST_ARGS narrowing the run) is not a failure.
-TEST_WORKERS ?= 2
-# The floor: the TOTAL branch coverage of a full run, rounded down (to be set from the first
-# full run on the CI machine; 0 until then).
-COVERAGE_FLOOR := 0
+# 0 (the default) runs the first pass in one process too: on 2 cores, 2 workers ran it in
+# 14 min 52 s but the CPU they take from live servers and Chromium made the server shed
+# some first requests with its overload 503 (a browser test and an in-process webhook test
+# failed so). TEST_WORKERS=2 on a machine with cores to spare.
+TEST_WORKERS ?= 0
+# The floor: the TOTAL branch coverage of a full run (89.2 % on 2026-12-07), rounded down,
+# less one point for branches that only timing decides.
+COVERAGE_FLOOR := 88
 COVERAGE := --cov --cov-branch
 CI_FLOOR := $(if $(filter true,$(CI)),--cov-fail-under=$(COVERAGE_FLOOR))
 

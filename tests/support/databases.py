@@ -73,8 +73,10 @@ class PostgresDatabase:
         engine = make_engine(self.url)
         migrate.upgrade(engine)
         engine.dispose()
-        # One connection kept for the resets, and the reset as one batch of statements.
-        self._engine = create_engine(self.url, pool_size=1, max_overflow=0)
+        # One connection kept for the resets, and the reset as one batch of statements;
+        # pinged before each reset, since a test may end every connection to its database
+        # (tests/ops/test_readyz.py).
+        self._engine = create_engine(self.url, pool_size=1, max_overflow=0, pool_pre_ping=True)
         self._reset = self._reset_script()
 
     def _reset_script(self) -> str:
