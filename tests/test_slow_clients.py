@@ -17,6 +17,7 @@ import pytest
 
 from tests.support import events as ev
 from tests.support.live import LiveServer
+from tests.support.wire import read_message
 
 # Generous: the server must close well before this, whatever the machine's load.
 WAIT = 30.0
@@ -51,21 +52,7 @@ def read_until_closed(sock: socket.socket) -> bytes:
 
 def read_response(sock: socket.socket) -> bytes:
     """One whole response with a Content-Length (head and body)."""
-    received = b""
-    while b"\r\n\r\n" not in received:
-        chunk = sock.recv(65536)
-        assert chunk, f"closed mid-response: {received!r}"
-        received += chunk
-    head, _, body = received.partition(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.split(b"\r\n")
-        if line.lower().startswith(b"content-length:")
-    )
-    while len(body) < length:
-        chunk = sock.recv(65536)
-        assert chunk, f"closed mid-body: {received!r}"
-        body += chunk
+    head, body = read_message(sock)
     return head + b"\r\n\r\n" + body
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.reporter.reporter_helpers import base_env, run_extci
+from tests.support.wire import read_message
 
 KEY = "ck_test_secret_value"
 UNAVAILABLE = 75
@@ -82,18 +83,7 @@ class FaultyServer:
     @staticmethod
     def _read_request(conn: socket.socket) -> bytes:
         conn.settimeout(10)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += conn.recv(65536)
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":", 1)[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        )
-        while len(body) < length:
-            body += conn.recv(65536)
-        return body
+        return read_message(conn)[1]
 
     def close(self) -> None:
         self._stop.set()
