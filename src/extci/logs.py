@@ -177,10 +177,17 @@ class LoopBatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def _write_pending(self) -> None:
         self._scheduled = False
         lines, self._pending = self._pending, []
-        if lines:
+        if not lines:
+            return
+        try:
             with self.lock:  # type: ignore[union-attr]
                 self.stream.write(self.terminator.join(lines) + self.terminator)
                 self.stream.flush()
+        except Exception:
+            # As StreamHandler.emit does: a log line that cannot be written (a closed or
+            # full stream) is reported on stderr by handleError and never raised into the
+            # code that logged, which may be serving a request.
+            self.handleError(logging.makeLogRecord({"msg": lines[0], "args": None}))
 
     def flush(self) -> None:
         self._write_pending()

@@ -4,12 +4,23 @@ with the method, path, status, duration, component and pipeline id; never a secr
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import logging
+import logging.config
+from collections.abc import Iterator
 
 import pytest
 
-from extci.logs import JsonFormatter, TextFormatter, logging_config, request_id_from
+from extci.logs import (
+    ACCESS_LOGGER,
+    JsonFormatter,
+    LoopBatchingHandler,
+    TextFormatter,
+    logging_config,
+    request_id_from,
+)
 from tests.support import events as ev
 from tests.support.api import Api
 
@@ -70,20 +81,38 @@ def test_request_ids_accept_what_proxies_send() -> None:
     assert request_id_from(None) != request_id_from(None)
 
 
+@pytest.fixture
+def server_logging() -> Iterator[None]:
+    """The server's logging configuration, for one test: the root logger's handlers and
+    level and those of the loggers it configures are put back afterwards (a handler left on
+    the root logger would write, in later tests, to a captured stream pytest has closed)."""
+    names = ["", *logging_config("text")["loggers"]]
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [(lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
+    try:
+        yield
+    finally:
+        for lg, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+            for handler in lg.handlers:
+                if handler not in handlers:
+                    handler.close()
+            lg.handlers[:] = handlers
+            lg.setLevel(level)
+            lg.propagate = propagate
+
+
+@pytest.mark.usefixtures("server_logging")
 def test_the_json_configuration_formats_every_logger_alike(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     logging.config.dictConfig(logging_config("json"))
+    logging.getLogger("uvicorn.error").info("Started server process [%d]", 1)
+    logging.getLogger("extci.somewhere").warning("careful: %s", "this")
     try:
-        logging.getLogger("uvicorn.error").info("Started server process [%d]", 1)
-        logging.getLogger("extci.somewhere").warning("careful: %s", "this")
-        try:
-            raise ValueError("boom")
-        except ValueError:
-            logging.getLogger("extci").exception("failed")
-        logging.getLogger().handlers[0].flush()
-    finally:
-        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+        raise ValueError("boom")
+    except ValueError:
+        logging.getLogger("extci").exception("failed")
+    logging.getLogger().handlers[0].flush()
     lines = capsys.readouterr().err.strip().splitlines()
     entries = [json.loads(line) for line in lines]
     assert [e["message"] for e in entries] == [
@@ -93,3 +122,21 @@ def test_the_json_configuration_formats_every_logger_alike(
     ]
     assert [e["level"] for e in entries] == ["info", "warning", "error"]
     assert "ValueError: boom" in entries[2]["error"]
+
+
+def test_a_line_that_cannot_be_written_is_reported_not_raised(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Access lines wait for the loop's next turn; if the stream is closed before they are
+    written, the next record reports a logging error on stderr, as the standard handler does,
+    and does not raise into the code that logged (a request being served)."""
+    stream = io.StringIO()
+    handler = LoopBatchingHandler(stream)
+
+    async def log_then_close() -> None:
+        handler.handle(logging.makeLogRecord({"name": ACCESS_LOGGER, "msg": "GET / 200"}))
+        stream.close()
+        handler.handle(logging.makeLogRecord({"name": "extci", "msg": "stopping"}))
+
+    asyncio.run(log_then_close())
+    assert "--- Logging error ---" in capsys.readouterr().err
