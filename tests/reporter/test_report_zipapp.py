@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from extci.builds import result_types
+from extci.downloads.bundle import build_zipapp
 from tests.reporter.reporter_helpers import base_env, make_git_repo, unique
 
 pytestmark = pytest.mark.slow
@@ -34,6 +36,27 @@ def oldest_python() -> str:
         if works and works.returncode == 0:
             return str(candidate)
     return sys.executable
+
+
+def test_the_zipapp_knows_every_registered_result_type_on_the_oldest_python(
+    tmp_path: Path,
+) -> None:
+    """The reporter's result types are the registry's (extci/builds/result_types.py), which
+    the zipapp carries: on the oldest Python here, without site-packages (-I -S: the
+    standard library alone), its help lists every type with its flags."""
+    pyz = tmp_path / "extci.pyz"
+    pyz.write_bytes(build_zipapp())
+    done = subprocess.run(
+        [oldest_python(), "-I", "-S", str(pyz), "report", "result", "--help"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    listed = {line.split()[0]: line for line in done.stdout.splitlines() if line.startswith("  ")}
+    for t in result_types.TYPES:
+        assert t.name in listed, done.stdout
+        for f in t.fields:
+            flag = "--" + re.sub(r"(?<!^)([A-Z])", r"-\1", f.wire).lower()
+            assert (f"[{flag} V]" if not f.required else f"{flag} V") in listed[t.name]
 
 
 def test_the_served_zipapp_reports_from_a_clean_venv(live_server: Any, tmp_path: Path) -> None:

@@ -8,18 +8,19 @@ deployable (docs/webhook.md, "Deployability").
 Everything else is derived from ``TYPES``: the webhook's item models and the union they form
 (``ingest/events.py``), the completeness rule (``builds/state.py``), the coordinates of
 ``deployable`` and of the webhooks' CDEvents, the build page and the component page's hint,
-the OpenAPI document, and the tables in docs/webhook.md (``tests/docs``). The reporter keeps a
-standard-library copy of the fields (``reporter/items.py``); a test holds it equal to this.
+the OpenAPI document, the tables in docs/webhook.md (``tests/docs``), and the reporter's
+result items (``reporter/items.py``).
 
-Pure: the standard library and other pure modules only.
+Standard library only, and Python 3.9 syntax and library: the served reporter zipapp carries
+this module and the component kinds (``extci.downloads.bundle.SHARED``), and runs on 3.9.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from extci.components.kinds import ComponentKind
+from extci.enums import StrEnum
 
 
 class Value(StrEnum):

@@ -1,9 +1,10 @@
-"""A component's kind and CI mode (management.md §1). Pure: the CLI imports it to build
-its ``choices`` without loading the server."""
+"""A component's kind and CI mode (management.md §1). Standard library only, Python 3.9: the
+CLI imports it to build its ``choices`` without loading the server, and the reporter zipapp
+carries it with the registry of result types that names it."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from extci.enums import StrEnum
 
 
 class ComponentKind(StrEnum):

@@ -1,8 +1,9 @@
 """Build the reporter zipapp from the installed package, once per process.
 
-The archive holds ``extci/__init__.py``, ``extci/durations.py`` (the duration syntax the
-reporter shares with the server), ``extci/reporter/*.py`` and a ``__main__.py``
-that runs :mod:`extci.reporter.__main__`: standard library only, Python 3.9 or newer.
+The archive holds ``extci/reporter/*.py``, the modules of the server it shares (``SHARED``:
+the duration syntax, and the registry of result types with the enums it names) and a
+``__main__.py`` that runs :mod:`extci.reporter.__main__`: standard library only, Python 3.9
+or newer.
 It is built byte for byte the same from the same sources (sorted entries, fixed
 timestamps and permissions), so every server process of one installation serves the
 same file under the same SHA-256, and the pin a user copies into a pipeline holds until
@@ -27,6 +28,17 @@ SH_NAME = "extci-report.sh"
 SHEBANG = b"#!/usr/bin/env python3\n"
 MAIN = b"import sys\nfrom extci.reporter.__main__ import main\nsys.exit(main())\n"
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
+# What the reporter imports from the rest of the package (the import contracts in
+# pyproject.toml allow just these), with the packages' __init__ files on their way.
+SHARED = (
+    "__init__.py",
+    "durations.py",
+    "enums.py",
+    "builds/__init__.py",
+    "builds/result_types.py",
+    "components/__init__.py",
+    "components/kinds.py",
+)
 
 
 @dataclass(frozen=True)
@@ -42,9 +54,7 @@ class Download:
 
 def _sources() -> list[tuple[str, bytes]]:
     package = Path(extci.__file__).parent
-    files = [
-        (f"extci/{name}", (package / name).read_bytes()) for name in ("__init__.py", "durations.py")
-    ]
+    files = [(f"extci/{name}", (package / name).read_bytes()) for name in SHARED]
     for path in sorted((package / "reporter").glob("*.py")):
         files.append((f"extci/reporter/{path.name}", path.read_bytes()))
     files.append(("__main__.py", MAIN))

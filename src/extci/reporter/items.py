@@ -1,4 +1,4 @@
-"""Result items: the nine types of the wire contract and the ``TYPE --field value`` syntax.
+"""Result items: the types of the wire contract and the ``TYPE --field value`` syntax.
 
 On the command line a result item is a type name followed by its fields, each field a flag
 named after the wire field in kebab case (``commitSha`` -> ``--commit-sha``). Several items
@@ -17,23 +17,19 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from extci.builds.result_types import TYPES
+
 ITEM_VERSION = "v1"
 
-_ARTIFACT = ("repositoryUrl", "artifactPath", "artifactVersion")
-
-# type -> (required fields, optional fields), as in docs/webhook.md, "Result items": a
-# standard-library copy of the server's registry (extci/builds/result_types.py), which the
-# reporter cannot import; tests/reporter/test_report_parity.py holds the two equal.
+# type -> (required fields, optional fields), in the registry's order (--help lists them so):
+# derived from the server's registry (extci/builds/result_types.py), which is standard
+# library only and travels in the served zipapp (extci/downloads/bundle.py).
 RESULT_TYPES: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "git-revision": (("repositoryUrl", "branch", "commitSha"), ()),
-    "git-tag": (("tag",), ()),
-    "code-quality": (("system", "url"), ()),
-    "container": (_ARTIFACT, ("digest",)),
-    "helm": (_ARTIFACT, ("digest",)),
-    "maven": (_ARTIFACT, ()),
-    "npm": (_ARTIFACT, ()),
-    "nuget": (_ARTIFACT, ()),
-    "link": (("name", "url"), ()),
+    t.name: (
+        tuple(f.wire for f in t.fields if f.required),
+        tuple(f.wire for f in t.fields if not f.required),
+    )
+    for t in TYPES
 }
 
 # A result item as sent: {"type": ..., "version": "v1", <fields>}.
