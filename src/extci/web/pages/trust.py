@@ -30,9 +30,9 @@ router = APIRouter(include_in_schema=False)
 
 def trust_policies_of(request: Request, component_id: str) -> list[TrustPolicy]:
     with unit_of_work(request.app.state.runtime.sessions) as session:
-        page = trust.list_policies(session, component_id, limit=MAX_LIMIT)
+        policies = trust.list_policies(session, component_id, limit=MAX_LIMIT)
         session.expunge_all()
-    return page.items
+    return policies.items
 
 
 r.ENV.globals["trust_policies_of"] = trust_policies_of
