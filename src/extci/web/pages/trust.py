@@ -6,14 +6,15 @@ component page includes the section with one line and its view needs no change.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRouter
 
 from extci.db import unit_of_work
-from extci.dependencies import SessionDep, SettingsDep
+from extci.dependencies import SessionDep
 from extci.errors import ValidationFailed
 from extci.pagination import MAX_LIMIT
 from extci.trust import service as trust
@@ -22,15 +23,16 @@ from extci.web import render as r
 from extci.web.auth import EditorForm
 from extci.web.pages.common import Field, see_other
 from extci.web.pages.components import component_page_at
+from extci.web.pages.context import EditorFormPage
 
 router = APIRouter(include_in_schema=False)
 
 
 def trust_policies_of(request: Request, component_id: str) -> list[TrustPolicy]:
     with unit_of_work(request.app.state.runtime.sessions) as session:
-        page = trust.list_policies(session, component_id, limit=MAX_LIMIT)
+        policies = trust.list_policies(session, component_id, limit=MAX_LIMIT)
         session.expunge_all()
-    return page.items
+    return policies.items
 
 
 r.ENV.globals["trust_policies_of"] = trust_policies_of
@@ -46,45 +48,46 @@ def parse_claims(text: str) -> dict[str, Any]:
     return claims
 
 
+@dataclass(frozen=True)
+class PolicyForm:
+    """The add-a-policy form's fields, as typed."""
+
+    name: str
+    issuer: str
+    audience: str
+    claims: str
+
+
+def _policy_form(
+    name: Field = "", issuer: Field = "", audience: Field = "", claims: Field = ""
+) -> PolicyForm:
+    return PolicyForm(name, issuer, audience, claims)
+
+
 @router.post("/components/{component_id}/trust-policies")
 def trust_policy_create(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    visitor: EditorForm,
-    component_id: str,
-    name: Field = "",
-    issuer: Field = "",
-    audience: Field = "",
-    claims: Field = "",
+    page: EditorFormPage, component_id: str, form: Annotated[PolicyForm, Depends(_policy_form)]
 ) -> Response:
     try:
         trust.create(
-            session,
+            page.session,
             component_id,
-            name=name,
-            issuer=issuer,
-            audience=audience,
-            claims=parse_claims(claims),
-            actor=visitor.actor,
-            allow_http=settings.oidc_allow_http_issuers,
+            name=form.name,
+            issuer=form.issuer,
+            audience=form.audience,
+            claims=parse_claims(form.claims),
+            actor=page.visitor.actor,
+            allow_http=page.settings.oidc_allow_http_issuers,
         )
     except ValidationFailed as exc:
-        session.rollback()
+        page.session.rollback()
         details = "; ".join(f"{e.pointer.lstrip('/')}: {e.detail}" for e in exc.errors)
         extra = {
             "trust_error": f"{exc.detail} {details}".strip(),
             # What was typed stays, to be corrected rather than typed again.
-            "trust_values": {
-                "name": name,
-                "issuer": issuer,
-                "audience": audience,
-                "claims": claims,
-            },
+            "trust_values": asdict(form),
         }
-        return component_page_at(
-            request, session, settings, visitor, component_id, "trust", extra, status_code=400
-        )
+        return component_page_at(page, component_id, "trust", extra, status_code=400)
     return see_other(f"/components/{component_id}#trust")
 
 

@@ -3,23 +3,21 @@ one's delivery log with a redelivery button. The secret is shown once, at creati
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
-from fastapi import BackgroundTasks, Form, Request
+from fastapi import BackgroundTasks, Depends, Form
 from fastapi.responses import Response
 from fastapi.routing import APIRouter
-from sqlalchemy.orm import Session
 
-from extci.accounts import service as accounts
 from extci.accounts.roles import Role
 from extci.components import service as components
-from extci.config import Settings
-from extci.dependencies import RuntimeDep, SessionDep, SettingsDep
+from extci.dependencies import RuntimeDep, SessionDep
 from extci.errors import ValidationFailed
 from extci.schemas import Text
-from extci.web import render as r
-from extci.web.auth import AdminForm, AdminVisitor, FormVisitor, Visitor, VisitorDep
+from extci.web.auth import FormVisitor
 from extci.web.pages.common import Field, field_errors, see_other
+from extci.web.pages.context import AdminFormPage, AdminPage, FormPage, Page, VisitorPage
 from extci.webhooks import service as webhooks
 from extci.webhooks.models import WebhookEvent, WebhookFormat, WebhookSubscription
 
@@ -48,21 +46,19 @@ def _home(subscription: WebhookSubscription | None, component_id: str | None) ->
 
 
 def _list_page(
-    request: Request,
-    session: Session,
-    visitor: Visitor,
+    page: Page,
     component_id: str | None,
     *,
     extra: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
+    session, visitor = page.session, page.visitor
     component = components.get(session, component_id) if component_id else None
-    page = webhooks.list_subscriptions(session, component_id, limit=200)
+    listing = webhooks.list_subscriptions(session, component_id, limit=200)
     can_edit = visitor.is_admin if component_id is None else visitor.can_edit
     context = {
-        "visitor": visitor,
         "component": component,
-        "subscriptions": page.items,
+        "subscriptions": listing.items,
         "can_edit": can_edit,
         "action": _home(None, component_id),
         "event_labels": EVENT_LABELS,
@@ -73,111 +69,96 @@ def _list_page(
             "format": "standard",
         },
         "errors": {},
-        "notice": NOTICES.get(request.query_params.get("done", "")),
+        "notice": NOTICES.get(page.done),
         **(extra or {}),
     }
-    return r.render(request, "webhooks.html", context, status_code=status_code)
+    return page.render("webhooks.html", context, status_code=status_code)
 
 
-def _create(
-    request: Request,
-    session: Session,
-    settings: Settings,
-    visitor: Visitor,
-    component_id: str | None,
-    url: str,
-    events: list[str],
-    fmt: str,
-    description: str,
-) -> Response:
+@dataclass(frozen=True)
+class SubscriptionForm:
+    """The new-subscription form's fields, as typed."""
+
+    url: str
+    events: list[str]
+    format: str
+    description: str
+
+
+def _subscription_form(
+    url: Field = "",
+    events: Events = [],  # noqa: B006 - FastAPI copies defaults
+    format: Field = "",
+    description: Field = "",
+) -> SubscriptionForm:
+    return SubscriptionForm(url, events, format, description)
+
+
+SubscriptionFormDep = Annotated[SubscriptionForm, Depends(_subscription_form)]
+
+
+def _create(page: Page, component_id: str | None, form: SubscriptionForm) -> Response:
+    settings = page.settings
     try:
         new = webhooks.create(
-            session,
+            page.session,
             settings.hmac_key,
             component_id,
-            url=url,
-            events=events,
-            fmt=fmt or WebhookFormat.STANDARD,
-            description=description,
-            actor=visitor.actor,
+            url=form.url,
+            events=form.events,
+            fmt=form.format or WebhookFormat.STANDARD,
+            description=form.description,
+            actor=page.visitor.actor,
             allow_private=settings.webhook_allow_private,
         )
     except ValidationFailed as exc:
-        session.rollback()
-        errors = field_errors(exc)
-        values = {"url": url, "events": events, "format": fmt, "description": description}
-        extra = {"errors": errors, "values": values}
-        return _list_page(request, session, visitor, component_id, extra=extra, status_code=400)
-    session.flush()
+        page.session.rollback()
+        extra = {"errors": field_errors(exc), "values": asdict(form)}
+        return _list_page(page, component_id, extra=extra, status_code=400)
+    page.session.flush()
     # Shown once: this response is the only place the secret ever appears.
     extra = {"new_secret": {"secret": new.secret, "url": new.subscription.url}}
-    return _list_page(request, session, visitor, component_id, extra=extra)
+    return _list_page(page, component_id, extra=extra)
 
 
 @router.get("/components/{component_id}/webhooks")
-def component_webhooks(
-    request: Request, session: SessionDep, visitor: VisitorDep, component_id: str
-) -> Response:
-    return _list_page(request, session, visitor, component_id)
+def component_webhooks(page: VisitorPage, component_id: str) -> Response:
+    return _list_page(page, component_id)
 
 
 @router.post("/components/{component_id}/webhooks")
 def component_webhook_create(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    visitor: FormVisitor,
-    component_id: str,
-    url: Field = "",
-    events: Events = [],  # noqa: B006 - FastAPI copies defaults
-    format: Field = "",
-    description: Field = "",
+    page: FormPage, component_id: str, form: SubscriptionFormDep
 ) -> Response:
-    accounts.require_role(visitor.user, Role.EDITOR)
-    return _create(
-        request, session, settings, visitor, component_id, url, events, format, description
-    )
+    page.require(Role.EDITOR)
+    return _create(page, component_id, form)
 
 
 @router.get("/admin/webhooks")
-def admin_webhooks(request: Request, session: SessionDep, visitor: AdminVisitor) -> Response:
-    return _list_page(request, session, visitor, None)
+def admin_webhooks(page: AdminPage) -> Response:
+    return _list_page(page, None)
 
 
 @router.post("/admin/webhooks")
-def admin_webhook_create(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    visitor: AdminForm,
-    url: Field = "",
-    events: Events = [],  # noqa: B006 - FastAPI copies defaults
-    format: Field = "",
-    description: Field = "",
-) -> Response:
-    return _create(request, session, settings, visitor, None, url, events, format, description)
+def admin_webhook_create(page: AdminFormPage, form: SubscriptionFormDep) -> Response:
+    return _create(page, None, form)
 
 
 @router.get("/webhooks/{subscription_id}")
-def webhook_log(
-    request: Request, session: SessionDep, visitor: VisitorDep, subscription_id: int
-) -> Response:
+def webhook_log(page: VisitorPage, subscription_id: int) -> Response:
+    session, visitor = page.session, page.visitor
     subscription = webhooks.get(session, visitor.user, subscription_id, write=False)
-    page = webhooks.deliveries(
-        session, subscription, cursor=request.query_params.get("cursor") or None, limit=50
-    )
+    deliveries = webhooks.deliveries(session, subscription, cursor=page.cursor, limit=50)
     can_edit = visitor.is_admin if subscription.component_id is None else visitor.can_edit
-    return r.render(
-        request,
+    return page.render(
         "webhook.html",
         {
-            "visitor": visitor,
             "subscription": webhooks.out(session, subscription),
             "home": _home(subscription, None),
-            "deliveries": page.items,
-            "next_cursor": page.next_cursor,
+            "deliveries": deliveries.items,
+            "next_cursor": deliveries.next_cursor,
             "can_edit": can_edit,
-            "notice": NOTICES.get(request.query_params.get("done", "")),
+            "notice": NOTICES.get(page.done),
         },
     )
 
@@ -204,14 +185,10 @@ def webhook_redeliver(
 
 
 @router.get("/webhooks/{subscription_id}/delete")
-def webhook_delete_confirm(
-    request: Request, session: SessionDep, visitor: VisitorDep, subscription_id: int
-) -> Response:
-    subscription = webhooks.get(session, visitor.user, subscription_id, write=True)
-    return r.render(
-        request,
-        "webhook_delete.html",
-        {"visitor": visitor, "subscription": subscription, "home": _home(subscription, None)},
+def webhook_delete_confirm(page: VisitorPage, subscription_id: int) -> Response:
+    subscription = webhooks.get(page.session, page.visitor.user, subscription_id, write=True)
+    return page.render(
+        "webhook_delete.html", {"subscription": subscription, "home": _home(subscription, None)}
     )
 
 
