@@ -34,11 +34,6 @@ def get_now(runtime: RuntimeDep) -> datetime:
     return runtime.clock.now()
 
 
-def request_now(request: Request) -> datetime:
-    """:func:`get_now` where a request is at hand but no dependency (the web pages' helpers)."""
-    return get_runtime(request).clock.now()
-
-
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
