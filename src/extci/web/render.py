@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import Request
@@ -35,6 +36,29 @@ SECURITY_HEADERS = {
 }
 
 
+# What templates call, each registered where it is defined: filters by name
+# (``{{ build.started_at | when }}``) and global functions (``{{ build_url(...) }}``).
+FILTERS: dict[str, Callable[..., Any]] = {"duration": duration}
+GLOBALS: dict[str, Any] = {"escape": escape}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def template_filter(name: str | None = None) -> Callable[[F], F]:
+    """Makes the function a template filter, under ``name`` or its own."""
+
+    def register(function: F) -> F:
+        FILTERS[name or function.__name__] = function
+        return function
+
+    return register
+
+
+def template_global(function: F) -> F:
+    """Makes the function callable from every template."""
+    GLOBALS[function.__name__] = function
+    return function
+
+
 def _asset_version() -> str:
     digest = hashlib.sha256()
     for path in sorted(STATIC.glob("*")):
@@ -42,6 +66,7 @@ def _asset_version() -> str:
     return digest.hexdigest()[:10]
 
 
+@template_filter()
 def when(value: datetime | None) -> Markup:
     """A time the browser rewrites into the viewer's zone; ISO on hover; UTC without JS."""
     if value is None:
@@ -52,6 +77,7 @@ def when(value: datetime | None) -> Markup:
     return Markup('<time datetime="{0}" title="{0}">{1}</time>').format(iso, text)
 
 
+@template_global
 def live_duration(started: datetime, ended: datetime | None, seconds: float | None) -> Markup:
     """A running build's duration ticks in the browser; a finished one is fixed."""
     if ended is not None:
@@ -61,6 +87,7 @@ def live_duration(started: datetime, ended: datetime | None, seconds: float | No
     return Markup('<span data-since="{}">{}</span>').format(iso, duration(elapsed))
 
 
+@template_filter()
 def safe_url(url: str | None) -> str | None:
     """Only http(s) links become anchors; anything else (javascript:, data:) stays text."""
     if url and url.lower().startswith(("https://", "http://")):
@@ -68,6 +95,7 @@ def safe_url(url: str | None) -> str | None:
     return None
 
 
+@template_filter()
 def link(url: str | None, text: str | None = None) -> Markup:
     label = text if text is not None else (url or "")
     href = safe_url(url)
@@ -76,6 +104,7 @@ def link(url: str | None, text: str | None = None) -> Markup:
     return Markup('<a href="{}" rel="noopener noreferrer">{}</a>').format(href, label)
 
 
+@template_filter()
 def short_sha(sha: str | None) -> str:
     return sha[:7] if sha else ""
 
@@ -86,6 +115,7 @@ def short_sha(sha: str | None) -> str:
 DOT_SEGMENTS = frozenset({".", ".."})
 
 
+@template_global
 def build_url(component_id: str, pipeline_id: str) -> str:
     """The page of one build: ``/components/{id}/builds/{pipelineId}``, every reserved
     character of the pipelineId percent-encoded ("/" too: Jenkins folder jobs), or
@@ -95,16 +125,19 @@ def build_url(component_id: str, pipeline_id: str) -> str:
     return f"/components/{component_id}/builds/{quote(pipeline_id, safe='')}"
 
 
+@template_filter("badge")
 def status_badge(status: str) -> Markup:
     return Markup('<span class="badge badge-{}">{}</span>').format(status.lower(), status)
 
 
+@template_global
 def result_macro(result_type: str) -> str:
     """The macro of web/templates/_results.html that shows one item of this type."""
     known = result_types.BY_NAME.get(result_type)
     return (known.macro if known else None) or "default"
 
 
+@template_global
 def artifact_needs(kind: str) -> list[tuple[str, ...]]:
     """For the component page's hint: each need of the kind but the git one (the hint names
     git-revision first, for every kind), as the types that meet it."""
@@ -119,26 +152,12 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(
-        when=when,
-        duration=duration,
-        short_sha=short_sha,
-        badge=status_badge,
-        link=link,
-        safe_url=safe_url,
-    )
+    env.filters.update(FILTERS)
     env.globals.update(
-        live_duration=live_duration,
+        GLOBALS,
         asset_version=_asset_version(),
-        escape=escape,
-        build_url=build_url,
-        result_macro=result_macro,
-        artifact_needs=artifact_needs,
         # Templates compare with these, never with the strings they stand for.
-        BuildStatus=BuildStatus,
-        CiMode=CiMode,
-        ComponentKind=ComponentKind,
-        KeyStatus=KeyStatus,
+        **{enum.__name__: enum for enum in (BuildStatus, CiMode, ComponentKind, KeyStatus)},
     )
     return env
 
