@@ -65,13 +65,13 @@ class Rows(Generic[R]):
 
 
 def external_component(session: Session, component_id: str, *, before: str) -> Component:
-    """The component, which must report its own builds (External CI) ``before`` a row that
-    lets a CI do so is made ("before generating a CI key.")."""
+    """The component, which must report its own builds (External CI) before a row that
+    lets a CI do so is made (``before``: "generating a CI key")."""
     component = components.get(session, component_id)
     if component.ci_mode != CiMode.EXTERNAL:
         raise Conflict(
             f"Component {component_id!r} is built by the platform; switch it to External CI "
-            + before
+            f"before {before}."
         )
     return component
 

@@ -44,7 +44,7 @@ def create(
     expires_at: datetime | None,
     actor: Actor,
 ) -> NewKey:
-    owned.external_component(session, component_id, before="before generating a CI key.")
+    owned.external_component(session, component_id, before="generating a CI key")
     now = utcnow()
     plaintext = security.generate_token(security.CI_KEY_PREFIX)
     key = CIKey(

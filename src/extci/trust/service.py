@@ -90,9 +90,7 @@ def create(
     actor: Actor,
     allow_http: bool = False,
 ) -> TrustPolicy:
-    owned.external_component(
-        session, component_id, before="before trusting a CI's identity tokens."
-    )
+    owned.external_component(session, component_id, before="trusting a CI's identity tokens")
     policy = TrustPolicy(
         component_id=component_id,
         name=display_name(name, "trust policy"),
