@@ -26,6 +26,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from extci.asgi import HttpMiddleware
 from extci.errors import ExtciError, PayloadTooLarge, Unauthorized
 
 WEBHOOK_PATH = "/ci/webhook"  # bounds its own body (extci.ingest.endpoints)
@@ -33,16 +34,13 @@ API_PREFIX = "/api/"
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class BodyLimit:
+class BodyLimit(HttpMiddleware):
     def __init__(self, app: ASGIApp, *, api: int, form: int, session_cookie: str) -> None:
-        self.app = app
+        super().__init__(app)
         self.api, self.form = api, form
         self.session_cookie = session_cookie.encode()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"].removeprefix(scope.get("root_path", ""))
         headers = dict(scope["headers"])
         if path == WEBHOOK_PATH:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from enum import StrEnum
 from functools import cached_property
@@ -66,13 +66,8 @@ class Limits:
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
-        return cls(
-            max_id_length=settings.max_id_length,
-            max_version_length=settings.max_version_length,
-            max_url_length=settings.max_url_length,
-            max_string_length=settings.max_string_length,
-            max_payload_items=settings.max_payload_items,
-        )
+        """The settings of the same names."""
+        return cls(**{limit.name: getattr(settings, limit.name) for limit in fields(cls)})
 
 
 class Settings(BaseSettings):

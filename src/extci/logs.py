@@ -30,6 +30,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from extci.asgi import HttpMiddleware
 from extci.errors import REQUEST_ID
 
 ACCESS_LOGGER = "extci.access"
@@ -70,17 +71,14 @@ def request_id_from(value: bytes | None) -> str:
     return new_request_id()
 
 
-class RequestLog:
+class RequestLog(HttpMiddleware):
     """ASGI middleware: the request id, and one access-log line per HTTP request."""
 
     def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
-        self.app = app
+        super().__init__(app)
         self.access_log = access_log
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         presented = None
         for name, value in scope["headers"]:
             if name == HEADER:

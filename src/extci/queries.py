@@ -1,15 +1,23 @@
-"""Query helpers shared by every domain's repository: an upsert both dialects understand,
-and one keyset page of a query, newest first."""
+"""Query helpers shared by every domain's repository: the Core tables of mapped classes, an
+upsert both dialects understand, and one keyset page of a query, newest first."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select
+from sqlalchemy import Select, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from extci.db import Base
+
 T = TypeVar("T")
+
+
+def tables(*models: type[Base]) -> tuple[Table, ...]:
+    """The Core tables of mapped classes, for the statements a repository builds once, at
+    import, and runs on a Connection."""
+    return tuple(cast(Table, model.__table__) for model in models)
 
 
 def dialect_insert(dialect: str, table: Any) -> Any:

@@ -47,6 +47,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from extci.asgi import HttpMiddleware
 from extci.config import Settings
 
 logger = logging.getLogger("extci.overload")
@@ -258,7 +259,7 @@ def protocol_class(settings: Settings) -> type[asyncio.Protocol]:
     )
 
 
-class BodyReadTimeout:
+class BodyReadTimeout(HttpMiddleware):
     """ASGI middleware: a request body that stalls for ``seconds`` makes the route's read
     raise an HTTP 408 (rendered by the app's own error handler) with ``Connection: close``.
 
@@ -268,13 +269,10 @@ class BodyReadTimeout:
     """
 
     def __init__(self, app: ASGIApp, seconds: float) -> None:
-        self.app = app
+        super().__init__(app)
         self.seconds = seconds
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         body_done = False
         timed_out = False
 

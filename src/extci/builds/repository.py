@@ -6,12 +6,11 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     Connection,
     Select,
-    Table,
     and_,
     bindparam,
     func,
@@ -25,16 +24,14 @@ from sqlalchemy.orm import Session
 from extci.builds.models import DEPLOYABLE_CONDITION, Build, BuildEvent, BuildResult, branch_key
 from extci.builds.state import BuildStatus
 from extci.components.models import Component
-from extci.queries import dialect_insert, newest_first
+from extci.queries import dialect_insert, newest_first, tables
 
 # ---- the ingest path's writes: Core statements on the writer's connection ------------
 # The group-commit writer (extci.ingest.writer) runs these on one Connection, many events
 # per transaction. Each statement is built once and executed with parameters: building a
 # statement per call (and the ORM's unit of work) cost more than the database's own work.
 
-_BUILD = cast(Table, Build.__table__)
-_RESULT = cast(Table, BuildResult.__table__)
-_EVENT = cast(Table, BuildEvent.__table__)
+_BUILD, _RESULT, _EVENT = tables(Build, BuildResult, BuildEvent)
 
 _SELECT_BUILD = select(_BUILD).where(
     _BUILD.c.component_id == bindparam("component_id"),
@@ -154,6 +151,37 @@ def add_event(conn: Connection, values: dict[str, Any]) -> None:
 
 def update_build(conn: Connection, build_id: int, **values: Any) -> None:
     conn.execute(_UPDATE_BUILD, {"build_id_": build_id, **values})
+
+
+# ---- the webhooks' reads (extci.webhooks.outbox and .worker), on their own connection ---
+
+_RESULTS_OF_TYPES = (
+    select(_RESULT.c.id, _RESULT.c.type)
+    .where(
+        _RESULT.c.build_id == bindparam("build_id"),
+        _RESULT.c.type.in_(bindparam("types", expanding=True)),
+    )
+    .order_by(_RESULT.c.id)
+)
+_BUILD_BY_ID = select(_BUILD).where(_BUILD.c.id == bindparam("build_id"))
+_RESULTS_OF = (
+    select(_RESULT.c.id, _RESULT.c.type, _RESULT.c.fields)
+    .where(_RESULT.c.build_id == bindparam("build_id"))
+    .order_by(_RESULT.c.id)
+)
+
+
+def result_ids_of_types(conn: Connection, build_id: int, types: Sequence[str]) -> list[Any]:
+    """The (id, type) of a build's results of the given types, in the order they arrived."""
+    params = {"build_id": build_id, "types": list(types)}
+    return list(conn.execute(_RESULTS_OF_TYPES, params).all())
+
+
+def build_with_results(conn: Connection, build_id: int) -> tuple[Any, list[Any]]:
+    """The build's row (None once it is gone) and its results' id, type and fields."""
+    build = conn.execute(_BUILD_BY_ID, {"build_id": build_id}).one_or_none()
+    results = list(conn.execute(_RESULTS_OF, {"build_id": build_id}).all())
+    return build, results
 
 
 @dataclass(frozen=True)

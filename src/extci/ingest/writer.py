@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from extci.batching import Batcher
-from extci.clock import SYSTEM_CLOCK, Clock
+from extci.clock import Clock
 from extci.db import WRITE, Link
 from extci.errors import ExtciError
 from extci.ingest.service import Event, EventFailed, Outcome, Rules, ingest_batch
@@ -52,8 +52,8 @@ class IngestWorker:
         self,
         engine: Engine,
         rules: Rules,
-        outbox: Outbox | None = None,
-        clock: Clock = SYSTEM_CLOCK,
+        outbox: Outbox | None,
+        clock: Clock,
     ) -> None:
         self.link = Link(engine, clean=(EventFailed,), **WRITE)
         self.rules = rules
@@ -115,8 +115,8 @@ def ingest_writer(
     *,
     threads: int,
     queue_limit: int,
-    outbox: Outbox | None = None,
-    clock: Clock = SYSTEM_CLOCK,
+    outbox: Outbox | None,
+    clock: Clock,
 ) -> IngestWriter:
     return Batcher(
         "writer",

@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from extci.components.models import ComponentOwned
 from extci.constraints import one_of
 from extci.db import Base, UTCDateTime
 
@@ -19,23 +20,15 @@ class KeyStatus(StrEnum):
 STORED_KEY_STATUSES = (KeyStatus.ACTIVE, KeyStatus.SUSPENDED)
 
 
-class CIKey(Base):
+class CIKey(ComponentOwned, Base):
     __tablename__ = "ci_keys"
     __table_args__ = (CheckConstraint(one_of("status", STORED_KEY_STATUSES), name="status"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    component_id: Mapped[str] = mapped_column(
-        ForeignKey("components.id", ondelete="CASCADE"), index=True
-    )
-    name: Mapped[str] = mapped_column(String(255))
     # HMAC-SHA256 of the key under the installation's secret; the plaintext is never stored.
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hint: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default=KeyStatus.ACTIVE)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    created_by: Mapped[str] = mapped_column(String(255))
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def effective_status(self, now: datetime) -> str:
         return key_status(self.status, self.expires_at, now)

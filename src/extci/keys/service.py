@@ -13,13 +13,9 @@ from extci.audit.service import Actor, record
 from extci.clock import utcnow
 from extci.components import owned
 from extci.components import repository as component_rows
-from extci.components import service as components
-from extci.components.kinds import CiMode
-from extci.errors import Conflict
 from extci.keys import repository
 from extci.keys.cache import KeyRecord
 from extci.keys.models import CIKey, KeyStatus
-from extci.pagination import DEFAULT_LIMIT, Page
 from extci.validation import display_name, future_expiry
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -48,12 +44,7 @@ def create(
     expires_at: datetime | None,
     actor: Actor,
 ) -> NewKey:
-    component = components.get(session, component_id)
-    if component.ci_mode != CiMode.EXTERNAL:
-        raise Conflict(
-            f"Component {component_id!r} is built by the platform; switch it to External CI "
-            "before generating a CI key."
-        )
+    owned.external_component(session, component_id, before="generating a CI key")
     now = utcnow()
     plaintext = security.generate_token(security.CI_KEY_PREFIX)
     key = CIKey(
@@ -76,14 +67,9 @@ def _record(session: Session, actor: Actor, action: AuditAction, key: CIKey) -> 
     record(session, actor, action, f"key {key.id}", component_id=key.component_id, details=details)
 
 
-def list_keys(
-    session: Session, component_id: str, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
-) -> Page[CIKey]:
-    return owned.page(session, CIKey, component_id, cursor=cursor, limit=limit)
-
-
-def get(session: Session, component_id: str, key_id: int) -> CIKey:
-    return owned.get(session, CIKey, component_id, key_id, "CI key")
+_KEYS = owned.Rows(CIKey, "CI key")
+list_keys = _KEYS.page
+get = _KEYS.get
 
 
 def suspend(session: Session, component_id: str, key_id: int, *, actor: Actor) -> CIKey:

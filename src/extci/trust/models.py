@@ -7,26 +7,19 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from extci.components.models import ComponentOwned
 from extci.db import Base, UTCDateTime
 
 
-class TrustPolicy(Base):
+class TrustPolicy(ComponentOwned, Base):
     """A token is trusted for ``component_id`` when ``issuer`` signed it, ``audience`` is
     among its ``aud`` and every claim in ``claims`` has exactly the given value."""
 
     __tablename__ = "trust_policies"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    component_id: Mapped[str] = mapped_column(
-        ForeignKey("components.id", ondelete="CASCADE"), index=True
-    )
-    name: Mapped[str] = mapped_column(String(255))
     issuer: Mapped[str] = mapped_column(String(2048), index=True)
     audience: Mapped[str] = mapped_column(String(255))
     claims: Mapped[dict[str, str]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    created_by: Mapped[str] = mapped_column(String(255))
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class TrustRateWindow(Base):

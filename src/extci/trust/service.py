@@ -20,10 +20,7 @@ from extci.audit.service import Actor, record
 from extci.clock import utcnow
 from extci.components import owned
 from extci.components import repository as component_rows
-from extci.components import service as components
-from extci.components.kinds import CiMode
-from extci.errors import Conflict, FieldError, ValidationFailed
-from extci.pagination import DEFAULT_LIMIT, Page
+from extci.errors import FieldError, ValidationFailed
 from extci.schemas import NAME_PATTERN
 from extci.trust.models import TrustPolicy
 from extci.validation import display_name, is_unicode_text
@@ -93,12 +90,7 @@ def create(
     actor: Actor,
     allow_http: bool = False,
 ) -> TrustPolicy:
-    component = components.get(session, component_id)
-    if component.ci_mode != CiMode.EXTERNAL:
-        raise Conflict(
-            f"Component {component_id!r} is built by the platform; switch it to External CI "
-            "before trusting a CI's identity tokens."
-        )
+    owned.external_component(session, component_id, before="trusting a CI's identity tokens")
     policy = TrustPolicy(
         component_id=component_id,
         name=display_name(name, "trust policy"),
@@ -119,14 +111,9 @@ def _record(session: Session, actor: Actor, action: AuditAction, policy: TrustPo
     record(session, actor, action, target, component_id=policy.component_id, details=details)
 
 
-def list_policies(
-    session: Session, component_id: str, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
-) -> Page[TrustPolicy]:
-    return owned.page(session, TrustPolicy, component_id, cursor=cursor, limit=limit)
-
-
-def get(session: Session, component_id: str, policy_id: int) -> TrustPolicy:
-    return owned.get(session, TrustPolicy, component_id, policy_id, "Trust policy")
+_POLICIES = owned.Rows(TrustPolicy, "Trust policy")
+list_policies = _POLICIES.page
+get = _POLICIES.get
 
 
 def delete(session: Session, component_id: str, policy_id: int, *, actor: Actor) -> None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, Response
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Response
 
 from extci.accounts.dependencies import ActorDep, Admin, Editor, Viewer
 from extci.dependencies import RuntimeDep, SessionDep
@@ -16,42 +18,46 @@ from extci.webhooks.schemas import (
 router = APIRouter(tags=["webhooks"])
 
 
-def _create(
-    session: SessionDep,
-    runtime: RuntimeDep,
-    component_id: str | None,
-    body: SubscriptionCreate,
-    actor: ActorDep,
-) -> SubscriptionCreated:
-    settings = runtime.settings
-    new = service.create(
-        session,
-        settings.hmac_key,
-        component_id,
-        url=body.url,
-        events=[e.value for e in body.events],
-        fmt=body.format.value,
-        description=body.description,
-        actor=actor,
-        allow_private=settings.webhook_allow_private,
-    )
-    out = service.out(session, new.subscription)
-    return SubscriptionCreated(**out.model_dump(), secret=new.secret)
+class NewSubscription:
+    """The subscription a request asks for (its body), once the route knows what for."""
+
+    def __init__(
+        self, session: SessionDep, runtime: RuntimeDep, body: SubscriptionCreate, actor: ActorDep
+    ) -> None:
+        self.session = session
+        self.settings = runtime.settings
+        self.body = body
+        self.actor = actor
+
+    def create(self, component_id: str | None) -> SubscriptionCreated:
+        """Subscribe to ``component_id``'s builds, or (None) to every component's."""
+        new = service.create(
+            self.session,
+            self.settings.hmac_key,
+            component_id,
+            url=self.body.url,
+            events=[e.value for e in self.body.events],
+            fmt=self.body.format.value,
+            description=self.body.description,
+            actor=self.actor,
+            allow_private=self.settings.webhook_allow_private,
+        )
+        out = service.out(self.session, new.subscription)
+        return SubscriptionCreated(**out.model_dump(), secret=new.secret)
+
+
+# After the role: a caller who may not create is refused before the body is looked at.
+NewSubscriptionDep = Annotated[NewSubscription, Depends()]
 
 
 @router.post(
     "/components/{component_id}/webhooks", status_code=201, response_model=SubscriptionCreated
 )
 def create_component_webhook(
-    session: SessionDep,
-    runtime: RuntimeDep,
-    component_id: str,
-    body: SubscriptionCreate,
-    _user: Editor,
-    actor: ActorDep,
+    component_id: str, _user: Editor, new: NewSubscriptionDep
 ) -> SubscriptionCreated:
     """Subscribe to a component's builds; the answer holds the signing secret, this once."""
-    return _create(session, runtime, component_id, body, actor)
+    return new.create(component_id)
 
 
 @router.get("/components/{component_id}/webhooks", response_model=PageOut[SubscriptionOut])
@@ -65,15 +71,9 @@ def list_component_webhooks(
 
 
 @router.post("/webhooks", status_code=201, response_model=SubscriptionCreated)
-def create_installation_webhook(
-    session: SessionDep,
-    runtime: RuntimeDep,
-    body: SubscriptionCreate,
-    _user: Admin,
-    actor: ActorDep,
-) -> SubscriptionCreated:
+def create_installation_webhook(_user: Admin, new: NewSubscriptionDep) -> SubscriptionCreated:
     """Subscribe to every component's builds (admin)."""
-    return _create(session, runtime, None, body, actor)
+    return new.create(None)
 
 
 @router.get("/webhooks", response_model=PageOut[SubscriptionOut])

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from extci.builds import repository as builds
 from extci.builds.state import BuildStatus
 from extci.commit_hooks import on_commit_changing
 from extci.webhooks import repository
@@ -114,7 +115,7 @@ class Outbox:
                 continue
             # CDEvents: each artifact of the deployable build, packaged then published.
             if artifacts is None:
-                artifacts = repository.artifact_results(conn, build_id, ARTIFACT_TYPES)
+                artifacts = builds.result_ids_of_types(conn, build_id, ARTIFACT_TYPES)
             for artifact in artifacts:
                 messages.append((s, Message.ARTIFACT_PACKAGED, artifact.id))
                 messages.append((s, Message.ARTIFACT_PUBLISHED, artifact.id))

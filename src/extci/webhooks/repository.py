@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Table,
     and_,
     bindparam,
     delete,
@@ -25,8 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from extci.builds.models import Build, BuildResult
-from extci.queries import newest_first
+from extci.builds.models import Build
+from extci.queries import newest_first, tables
 from extci.webhooks.models import (
     DeliveryState,
     WebhookAttempt,
@@ -34,24 +33,12 @@ from extci.webhooks.models import (
     WebhookSubscription,
 )
 
-_SUB = cast(Table, WebhookSubscription.__table__)
-_DELIVERY = cast(Table, WebhookDelivery.__table__)
-_ATTEMPT = cast(Table, WebhookAttempt.__table__)
-_BUILD = cast(Table, Build.__table__)
-_RESULT = cast(Table, BuildResult.__table__)
+_SUB, _DELIVERY, _ATTEMPT = tables(WebhookSubscription, WebhookDelivery, WebhookAttempt)
 
 # ---- the ingest path ---------------------------------------------------------------
 
 _SUBSCRIPTIONS = select(_SUB.c.id, _SUB.c.component_id, _SUB.c.events, _SUB.c.format)
 _ENQUEUE = insert(_DELIVERY)
-_ARTIFACTS = (
-    select(_RESULT.c.id, _RESULT.c.type)
-    .where(
-        _RESULT.c.build_id == bindparam("build_id"),
-        _RESULT.c.type.in_(bindparam("types", expanding=True)),
-    )
-    .order_by(_RESULT.c.id)
-)
 
 
 def subscriptions(conn: Connection) -> list[Any]:
@@ -62,10 +49,6 @@ def subscriptions(conn: Connection) -> list[Any]:
 def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         conn.execute(_ENQUEUE, list(rows))
-
-
-def artifact_results(conn: Connection, build_id: int, types: Sequence[str]) -> list[Any]:
-    return list(conn.execute(_ARTIFACTS, {"build_id": build_id, "types": list(types)}).all())
 
 
 # ---- the delivery worker -------------------------------------------------------------
@@ -102,12 +85,6 @@ _CLAIMED = select(
     _SUB.c.secret_salt,
     _SUB.c.events.label("subscribed_events"),
 ).select_from(_DELIVERY.outerjoin(_SUB, _SUB.c.id == _DELIVERY.c.subscription_id))
-_BUILD_BY_ID = select(_BUILD).where(_BUILD.c.id == bindparam("build_id"))
-_RESULTS_OF = (
-    select(_RESULT.c.id, _RESULT.c.type, _RESULT.c.fields)
-    .where(_RESULT.c.build_id == bindparam("build_id"))
-    .order_by(_RESULT.c.id)
-)
 _SETTLE = (
     update(_DELIVERY)
     .where(
@@ -147,12 +124,6 @@ def claim(conn: Connection, *, now: datetime, lease_until: datetime, limit: int)
     conn.execute(_LEASE, {"ids": ids, "lease_until": lease_until})
     rows = conn.execute(_CLAIMED.where(_DELIVERY.c.id.in_(ids)).order_by(_DELIVERY.c.id))
     return list(rows.all())
-
-
-def build_with_results(conn: Connection, build_id: int) -> tuple[Any, list[Any]]:
-    build = conn.execute(_BUILD_BY_ID, {"build_id": build_id}).one_or_none()
-    results = list(conn.execute(_RESULTS_OF, {"build_id": build_id}).all())
-    return build, results
 
 
 def settle(

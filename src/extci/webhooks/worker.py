@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from extci.builds import repository as builds
 from extci.clock import utcnow
 from extci.db import WRITE
 from extci.webhooks import observe, repository, signing, transport
@@ -132,7 +133,7 @@ class DeliveryWorker:
     def deliver(self, row: Any, lease: datetime) -> None:
         """Send one claimed delivery and record the attempt."""
         with self.engine.connect() as conn, conn.begin():
-            build, results = repository.build_with_results(conn, row.build_id)
+            build, results = builds.build_with_results(conn, row.build_id)
         if row.url is None or build is None:  # its subscription or build is gone
             with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
                 repository.drop(conn, row.id)
