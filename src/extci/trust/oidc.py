@@ -30,7 +30,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import jwt
@@ -113,24 +113,21 @@ class _Policy:
     claims: dict[str, str]
 
 
+@dataclass(eq=False)
 class OidcVerifier:
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        *,
-        allow_http: bool = False,
-        policy_ttl: float = 1.0,
-        fetch: Fetch = fetch_json,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.sessions = sessions
-        self.allow_http = allow_http
-        self.policy_ttl = policy_ttl
-        self._fetch = fetch
-        self._clock = clock
-        self._issuers: dict[str, _IssuerKeys] = {}
-        self._policies: dict[str, tuple[float, list[_Policy]]] = {}
-        self._lock = threading.Lock()
+    """Turns a CI's OIDC token into the key of the component a trust policy names: the
+    issuer's keys fetched (and refreshed) over ``fetch``, the policies read through
+    ``sessions`` and kept ``policy_ttl`` seconds by ``clock``."""
+
+    sessions: sessionmaker[Session]
+    _: KW_ONLY
+    allow_http: bool = False
+    policy_ttl: float = 1.0
+    fetch: Fetch = fetch_json
+    clock: Callable[[], float] = time.monotonic
+    _issuers: dict[str, _IssuerKeys] = field(default_factory=dict, init=False)
+    _policies: dict[str, tuple[float, list[_Policy]]] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     # ---- the webhook's entry point ---------------------------------------------------
 
@@ -187,7 +184,7 @@ class OidcVerifier:
     # ---- policies ----------------------------------------------------------------------
 
     def policies_for(self, issuer: str) -> list[_Policy]:
-        now = self._clock()
+        now = self.clock()
         cached = self._policies.get(issuer)
         if cached is not None and now - cached[0] < self.policy_ttl:
             return cached[1]
@@ -218,7 +215,7 @@ class OidcVerifier:
                     self._issuers = {}
                 keys = self._issuers[issuer] = _IssuerKeys()
         with keys.lock:  # one fetch per issuer at a time; the others wait for its result
-            age = self._clock() - keys.fetched_at
+            age = self.clock() - keys.fetched_at
             if age >= JWKS_TTL or (kid not in keys.keys and age >= MIN_REFRESH):
                 try:
                     keys.keys = self._fetch_keys(issuer)
@@ -226,20 +223,20 @@ class OidcVerifier:
                     if not keys.keys:
                         raise
                     log.warning("OIDC issuer %s unreachable; its cached keys are used", issuer)
-                keys.fetched_at = self._clock()
+                keys.fetched_at = self.clock()
             found = keys.keys.get(kid)
         if found is None:
             raise TokenRefused(f"unknown kid {kid!r} for {issuer!r}")
         return found
 
     def _fetch_keys(self, issuer: str) -> dict[str, jwt.PyJWK]:
-        discovery = self._fetch(issuer.rstrip("/") + "/.well-known/openid-configuration")
+        discovery = self.fetch(issuer.rstrip("/") + "/.well-known/openid-configuration")
         if discovery.get("issuer") != issuer:
             raise IssuerUnreachable(f"{issuer}: the discovery document names another issuer")
         jwks_uri = discovery.get("jwks_uri")
         if not isinstance(jwks_uri, str) or not self.allowed_url(jwks_uri):
             raise IssuerUnreachable(f"{issuer}: no https jwks_uri")
-        jwks = self._fetch(jwks_uri).get("keys")
+        jwks = self.fetch(jwks_uri).get("keys")
         if not isinstance(jwks, list):
             raise IssuerUnreachable(f"{jwks_uri}: no keys")
         return _usable_keys(jwks)
