@@ -9,6 +9,7 @@ without colour; the table under it says the same in text.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from extci.builds.state import BuildStatus
 from extci.builds.stats import RECENT, Health, Point
@@ -51,8 +52,9 @@ class Bar:
     point: Point
 
 
-@dataclass(frozen=True)
-class Tick:
+class Tick(NamedTuple):
+    """A gridline of the duration axis: its height and the duration it marks."""
+
     y: float
     label: str
 
