@@ -3,27 +3,24 @@ does not grow with the history (bench/ measures it at 1,000 and 1,000,000 builds
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from extci.builds import repository
+from extci.builds.deployable import Query
 from tests.support.api import Api
 
-CASES: list[tuple[dict[str, Any], str]] = [
-    ({}, "ix_builds_component_id_status_id"),
-    ({"branch": "main"}, "ix_builds_deployable"),
-    ({"branch": "main", "version": "1.4.", "version_prefix": True}, "ix_builds_deployable"),
-    ({"version": "1.4.0"}, "ix_builds_component_id_build_version_id"),
+CASES: list[tuple[Query, str]] = [
+    (Query(), "ix_builds_component_id_status_id"),
+    (Query(branch="main"), "ix_builds_deployable"),
+    (Query(branch="main", version="1.4."), "ix_builds_deployable"),
+    (Query(version="1.4.0"), "ix_builds_component_id_build_version_id"),
 ]
 
 
-@pytest.mark.parametrize(("filters", "index"), CASES)
-def test_the_query_plan_walks_an_index_without_sorting(
-    api: Api, filters: dict[str, Any], index: str
-) -> None:
+@pytest.mark.parametrize(("query", "index"), CASES)
+def test_the_query_plan_walks_an_index_without_sorting(api: Api, query: Query, index: str) -> None:
     engine = api.runtime.engine
-    stmt = repository.deployable_query("orders-service", **filters)
+    stmt = repository.deployable_query("orders-service", query)
     sql = str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":

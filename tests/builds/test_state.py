@@ -138,9 +138,10 @@ LOSS = [
 def test_lost_is_derived_from_inactivity(
     stored: str, last_event_at: datetime, inactivity_timeout: timedelta, visible: str
 ) -> None:
-    assert state.visible_status(stored, last_event_at, NOW, inactivity_timeout) == visible
+    as_of = state.AsOf(NOW, inactivity_timeout)
+    assert as_of.visible_status(stored, last_event_at) == visible
     lost = visible == BuildStatus.LOST
-    assert state.is_lost(stored, last_event_at, NOW, inactivity_timeout) is lost
+    assert as_of.is_lost(stored, last_event_at) is lost
 
 
 # ---- through the API: what is stored, what is shown ------------------------------------

@@ -7,7 +7,6 @@ the component's kind requires was there (an INCOMPLETE build is never offered)."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -15,7 +14,7 @@ from extci.builds import repository
 from extci.builds.models import BuildResult
 from extci.builds.result_types import Need, meeting
 from extci.builds.service import BuildView, view
-from extci.builds.state import BuildStatus
+from extci.builds.state import AsOf, BuildStatus
 from extci.components import service as components
 from extci.errors import FieldError, NotFound, ValidationFailed
 from extci.validation import search_text
@@ -171,19 +170,12 @@ def newest(
     component_id: str,
     query: Query,
     *,
-    now: datetime,
-    inactivity_timeout: timedelta,
+    as_of: AsOf,
 ) -> Deployable:
     """The newest deployable build matching ``query``, or NotFound saying what was asked."""
     component = components.get(session, component_id)
     _check(query)
-    build = repository.newest_deployable(
-        session,
-        component_id,
-        branch=query.branch,
-        version=query.version,
-        version_prefix=query.version_prefix,
-    )
+    build = repository.newest_deployable(session, component_id, query)
     if build is None:
         asked = query.describe()
         raise NotFound(
@@ -193,4 +185,4 @@ def newest(
             "required result and are not deployable)."
         )
     rows = repository.results_of_types(session, build.id, COORDINATE_TYPES, limit=MAX_COORDINATES)
-    return coordinates(view(build, now, inactivity_timeout), component.kind, rows)
+    return coordinates(view(build, as_of), component.kind, rows)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from extci.accounts.dependencies import Viewer
 from extci.builds import deployable, service, stats
+from extci.builds.dependencies import AsOfDep
 from extci.builds.schemas import (
     BuildDetailOut,
     BuildStatusIn,
@@ -14,7 +15,7 @@ from extci.builds.schemas import (
     StatsOut,
 )
 from extci.builds.service import HistoryFilter
-from extci.dependencies import NowDep, SessionDep, SettingsDep
+from extci.dependencies import SessionDep
 from extci.ingest.openapi import problem_response
 from extci.schemas import NAME_PATTERN, CursorQuery, PageOut, PagingQuery, SearchQuery
 
@@ -25,8 +26,7 @@ router = APIRouter(prefix="/components/{component_id}/builds", tags=["builds"])
 @router.get("", response_model=PageOut[BuildSummary])
 def build_history(
     session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
+    as_of: AsOfDep,
     component_id: str,
     _user: Viewer,
     *,
@@ -39,8 +39,7 @@ def build_history(
         session,
         component_id,
         filters=HistoryFilter(status=status, branch=branch, version=version),
-        now=now,
-        inactivity_timeout=settings.build_inactivity_timeout,
+        as_of=as_of,
         cursor=paging.cursor,
         limit=paging.limit,
     )
@@ -51,8 +50,7 @@ def build_history(
 @router.get("/{pipeline_id:path}", response_model=BuildDetailOut)
 def build_detail(
     session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
+    as_of: AsOfDep,
     component_id: str,
     pipeline_id: str,
     _u: Viewer,
@@ -65,8 +63,7 @@ def build_detail(
         session,
         component_id,
         pipeline_id,
-        now=now,
-        inactivity_timeout=settings.build_inactivity_timeout,
+        as_of=as_of,
         results_cursor=results_cursor,
         results_limit=results_limit,
     )
@@ -90,8 +87,7 @@ _NONE_DEPLOYABLE = problem_response(
 )
 def deployable_build(
     session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
+    as_of: AsOfDep,
     component_id: str,
     _user: Viewer,
     branch: Annotated[
@@ -108,22 +104,14 @@ def deployable_build(
     """The newest deployable (SUCCESSFUL) build with its deployment coordinates: container
     image references, Helm charts, git revision and tag, packages."""
     found = deployable.newest(
-        session,
-        component_id,
-        deployable.Query(branch=branch, version=version),
-        now=now,
-        inactivity_timeout=settings.build_inactivity_timeout,
+        session, component_id, deployable.Query(branch=branch, version=version), as_of=as_of
     )
     return DeployableOut.of(found)
 
 
 @component_router.get("/stats", response_model=StatsOut)
-def build_stats(
-    session: SessionDep, settings: SettingsDep, now: NowDep, component_id: str, _user: Viewer
-) -> StatsOut:
+def build_stats(session: SessionDep, as_of: AsOfDep, component_id: str, _user: Viewer) -> StatsOut:
     """Build health: the newest 50 builds, success rate and median duration over 7 and 30
     days, and the time from a failed build to the next green one."""
-    figures = stats.health(
-        session, component_id, now=now, inactivity_timeout=settings.build_inactivity_timeout
-    )
+    figures = stats.health(session, component_id, as_of=as_of)
     return StatsOut.of(figures)

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Connection,
@@ -25,6 +25,9 @@ from extci.builds.models import DEPLOYABLE_CONDITION, Build, BuildEvent, BuildRe
 from extci.builds.state import BuildStatus
 from extci.components.models import Component
 from extci.queries import dialect_insert, newest_first, tables
+
+if TYPE_CHECKING:  # deployable builds on this module; its Query is only named here
+    from extci.builds.deployable import Query
 
 # ---- the ingest path's writes: Core statements on the writer's connection ------------
 # The group-commit writer (extci.ingest.writer) runs these on one Connection, many events
@@ -320,23 +323,18 @@ _SUCCESSFUL = Build.status == literal_column(f"'{BuildStatus.SUCCESSFUL}'")
 assert f"status = '{BuildStatus.SUCCESSFUL}'" == DEPLOYABLE_CONDITION
 
 
-def deployable_query(
-    component_id: str,
-    *,
-    branch: str | None = None,
-    version: str | None = None,
-    version_prefix: bool = False,
-) -> Select[Build]:
-    """The newest SUCCESSFUL build, optionally on a branch and with a version (exact, or
-    starting with ``version`` when ``version_prefix``). With a branch: one probe of the
-    partial index ix_builds_deployable; without: ix_builds_component_id_status_id; newest
-    first either way, so the cost does not grow with the history. A version filter is
-    checked on the rows that walk meets: it costs as many rows as there are newer
-    SUCCESSFUL builds that do not match (none, when the newest matches)."""
+def deployable_query(component_id: str, query: Query) -> Select[Build]:
+    """The newest SUCCESSFUL build ``query`` asks for: on its branch (any when None), with
+    its version (exact, or as a prefix). With a branch: one probe of the partial index
+    ix_builds_deployable; without: ix_builds_component_id_status_id; newest first either
+    way, so the cost does not grow with the history. A version filter is checked on the
+    rows that walk meets: it costs as many rows as there are newer SUCCESSFUL builds that do
+    not match (none, when the newest matches)."""
+    branch, version = query.branch, query.version
     stmt = select(Build).where(Build.component_id == component_id, _SUCCESSFUL)
     if branch is not None:
         stmt = stmt.where(Build.branch_key == branch_key(branch), Build.branch == branch)
-    if version is not None and version_prefix:
+    if version is not None and query.version_prefix:
         # substr, not LIKE: SQLite's LIKE ignores case and both treat % and _ specially.
         stmt = stmt.where(func.substr(Build.build_version, 1, len(version)) == version)
     elif version is not None:
@@ -344,9 +342,9 @@ def deployable_query(
     return stmt.order_by(Build.id.desc()).limit(1)
 
 
-def newest_deployable(session: Session, component_id: str, **filters: Any) -> Build | None:
-    """See :func:`deployable_query` (its keyword arguments are the filters)."""
-    return session.execute(deployable_query(component_id, **filters)).scalar_one_or_none()
+def newest_deployable(session: Session, component_id: str, query: Query) -> Build | None:
+    """See :func:`deployable_query`."""
+    return session.execute(deployable_query(component_id, query)).scalar_one_or_none()
 
 
 def results_of_types(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from extci.builds import repository, state
 from extci.builds.models import Build, BuildEvent, BuildResult, branch_key
 from extci.builds.repository import HistoryFilter
-from extci.builds.state import BuildStatus
+from extci.builds.state import AsOf, BuildStatus
 from extci.components import service as components
 from extci.errors import Conflict, FieldError, NotFound, ValidationFailed
 from extci.pagination import BIG_MAX_ID, Page, decode_id_cursor, encode_cursor, page_of
@@ -96,8 +96,8 @@ Items = Mapping[str, tuple[str, dict[str, str]]]
 
 
 def outcome(batch: Batch, build: Any, duplicate: bool) -> Outcome:
-    timeout = batch.rules.inactivity_timeout
-    status = state.visible_status(build.status, build.last_event_at, batch.now, timeout)
+    as_of = AsOf(batch.now, batch.rules.inactivity_timeout)
+    status = as_of.visible_status(build.status, build.last_event_at)
     return Outcome(build.pipeline_id, build.component_id, status, duplicate)
 
 
@@ -278,10 +278,8 @@ class BuildDetail:
         return [label for label, ok in self.required if not ok]
 
 
-def view(build: Build, now: datetime, inactivity_timeout: timedelta) -> BuildView:
-    return BuildView(
-        build, state.visible_status(build.status, build.last_event_at, now, inactivity_timeout)
-    )
+def view(build: Build, as_of: AsOf) -> BuildView:
+    return BuildView(build, as_of.visible_status(build.status, build.last_event_at))
 
 
 def history(
@@ -289,8 +287,7 @@ def history(
     component_id: str,
     *,
     filters: HistoryFilter,
-    now: datetime,
-    inactivity_timeout: timedelta,
+    as_of: AsOf,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[BuildView]:
@@ -306,12 +303,12 @@ def history(
         session,
         component_id,
         filters=filters,
-        lost_before=now - inactivity_timeout,
+        lost_before=as_of.lost_before,
         after_id=decode_id_cursor(cursor, BIG_MAX_ID),
         limit=limit + 1,
     )
     page = page_of(rows, limit, lambda b: encode_cursor(b.id))
-    return Page([view(b, now, inactivity_timeout) for b in page.items], page.next_cursor)
+    return Page([view(b, as_of) for b in page.items], page.next_cursor)
 
 
 def detail(
@@ -319,8 +316,7 @@ def detail(
     component_id: str,
     pipeline_id: str,
     *,
-    now: datetime,
-    inactivity_timeout: timedelta,
+    as_of: AsOf,
     results_cursor: str | None = None,
     results_limit: int = RESULTS_PAGE,
 ) -> BuildDetail:
@@ -333,7 +329,7 @@ def detail(
     page = page_of(rows, results_limit, lambda r: encode_cursor(r.id))
     revisions = repository.results(session, build.id, kind="git-revision", limit=1)
     return BuildDetail(
-        view(build, now, inactivity_timeout),
+        view(build, as_of),
         component.kind,
         page.items,
         page.next_cursor,
@@ -342,10 +338,5 @@ def detail(
     )
 
 
-def latest(
-    session: Session, component_ids: list[str], now: datetime, inactivity_timeout: timedelta
-) -> dict[str, BuildView]:
-    return {
-        cid: view(b, now, inactivity_timeout)
-        for cid, b in repository.latest(session, component_ids).items()
-    }
+def latest(session: Session, component_ids: list[str], as_of: AsOf) -> dict[str, BuildView]:
+    return {cid: view(b, as_of) for cid, b in repository.latest(session, component_ids).items()}

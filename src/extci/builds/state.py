@@ -108,13 +108,21 @@ def status_after_end(end_result: str, kind: str, result_types: Iterable[str]) ->
     return status
 
 
-def is_lost(
-    status: str, last_event_at: datetime, now: datetime, inactivity_timeout: timedelta
-) -> bool:
-    return status == BuildStatus.BUILDING and now - last_event_at > inactivity_timeout
+@dataclass(frozen=True)
+class AsOf:
+    """The moment builds are read at: ``now``, and the inactivity timeout after which a
+    BUILDING build with no event since reads LOST (the same rule in Python and in SQL)."""
 
+    now: datetime
+    inactivity_timeout: timedelta
 
-def visible_status(
-    status: str, last_event_at: datetime, now: datetime, inactivity_timeout: timedelta
-) -> str:
-    return BuildStatus.LOST if is_lost(status, last_event_at, now, inactivity_timeout) else status
+    @property
+    def lost_before(self) -> datetime:
+        """A BUILDING build whose last event is older than this reads LOST."""
+        return self.now - self.inactivity_timeout
+
+    def is_lost(self, status: str, last_event_at: datetime) -> bool:
+        return status == BuildStatus.BUILDING and last_event_at < self.lost_before
+
+    def visible_status(self, status: str, last_event_at: datetime) -> str:
+        return BuildStatus.LOST if self.is_lost(status, last_event_at) else status

@@ -25,8 +25,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from extci.builds import repository, state
-from extci.builds.state import BuildStatus
+from extci.builds import repository
+from extci.builds.state import AsOf, BuildStatus
 from extci.components import service as components
 
 RECENT = 50
@@ -81,12 +81,12 @@ class Health:
     sample_size: int
 
 
-def _point(row: Any, now: datetime, inactivity_timeout: timedelta) -> Point:
-    status = state.visible_status(row.status, row.last_event_at, now, inactivity_timeout)
+def _point(row: Any, as_of: AsOf) -> Point:
+    status = as_of.visible_status(row.status, row.last_event_at)
     if row.ended_at is not None:
         seconds: float | None = max(0.0, (row.ended_at - row.started_at).total_seconds())
     elif status == BuildStatus.BUILDING:
-        seconds = max(0.0, (now - row.started_at).total_seconds())
+        seconds = max(0.0, (as_of.now - row.started_at).total_seconds())
     else:
         seconds = None
     return Point(row.pipeline_id, row.build_version, status, row.started_at, row.ended_at, seconds)
@@ -136,11 +136,10 @@ def _recovery(points: list[Point], now: datetime) -> Recovery:
     )
 
 
-def compute(
-    component_id: str, rows_newest_first: list[Any], now: datetime, inactivity_timeout: timedelta
-) -> Health:
+def compute(component_id: str, rows_newest_first: list[Any], as_of: AsOf) -> Health:
     """Pure: the figures from rows of ``repository.newest_for_health``."""
-    points = [_point(row, now, inactivity_timeout) for row in reversed(rows_newest_first)]
+    now = as_of.now
+    points = [_point(row, as_of) for row in reversed(rows_newest_first)]
     full = len(points) >= SAMPLE
     return Health(
         component_id=component_id,
@@ -152,9 +151,7 @@ def compute(
     )
 
 
-def health(
-    session: Session, component_id: str, *, now: datetime, inactivity_timeout: timedelta
-) -> Health:
+def health(session: Session, component_id: str, *, as_of: AsOf) -> Health:
     components.get(session, component_id)
     rows = repository.newest_for_health(session, component_id, limit=SAMPLE)
-    return compute(component_id, rows, now, inactivity_timeout)
+    return compute(component_id, rows, as_of)

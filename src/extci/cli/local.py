@@ -39,6 +39,7 @@ import extci
 from extci.accounts import service as accounts
 from extci.accounts.dependencies import current_user, request_actor
 from extci.audit.service import Actor
+from extci.builds.dependencies import get_as_of
 from extci.cli.api import Query
 from extci.cli.errors import ApiError, CliError, ExitCode
 from extci.clock import SYSTEM_CLOCK
@@ -266,6 +267,8 @@ class LocalApi:
             return self.settings
         if dependency is get_now:
             return SYSTEM_CLOCK.now()
+        if dependency is get_as_of:
+            return get_as_of(SYSTEM_CLOCK.now(), self.settings)
         if dependency is request_actor:
             return Actor.cli()
         if dependency is current_user or getattr(dependency, "__qualname__", "") == (

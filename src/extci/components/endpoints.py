@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
 from extci.accounts.dependencies import ActorDep, Admin, Editor, Viewer
 from extci.builds import service as builds
+from extci.builds.dependencies import AsOfDep
 from extci.builds.schemas import BuildSummary
+from extci.builds.state import AsOf
 from extci.components import service
 from extci.components.models import Component
 from extci.components.schemas import (
@@ -18,18 +18,14 @@ from extci.components.schemas import (
     ComponentPatch,
     KindIn,
 )
-from extci.config import Settings
-from extci.dependencies import NowDep, SessionDep, SettingsDep
+from extci.dependencies import SessionDep
 from extci.schemas import PageOut, PagingQuery, SearchQuery
 
 router = APIRouter(prefix="/components", tags=["components"])
 
 
-def present(
-    session: Session, settings: Settings, now: datetime, rows: list[Component]
-) -> list[ComponentOut]:
-    timeout = settings.build_inactivity_timeout
-    latest = builds.latest(session, [c.id for c in rows], now, timeout)
+def present(session: Session, as_of: AsOf, rows: list[Component]) -> list[ComponentOut]:
+    latest = builds.latest(session, [c.id for c in rows], as_of)
     out = []
     for c in rows:
         item = ComponentOut.model_validate(c)
@@ -42,8 +38,7 @@ def present(
 @router.get("", response_model=PageOut[ComponentOut])
 def list_components(
     session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
+    as_of: AsOfDep,
     _user: Viewer,
     *,
     kind: KindIn | None = None,
@@ -54,7 +49,7 @@ def list_components(
     page = service.list_components(
         session, kind=kind, ci_mode=ciMode, query=q, cursor=paging.cursor, limit=paging.limit
     )
-    return PageOut(items=present(session, settings, now, page.items), next_cursor=page.next_cursor)
+    return PageOut(items=present(session, as_of, page.items), next_cursor=page.next_cursor)
 
 
 @router.post("", status_code=201, response_model=ComponentOut)
@@ -64,21 +59,20 @@ def create_component(session: SessionDep, body: ComponentCreate, _user: Editor) 
 
 @router.get("/{component_id}", response_model=ComponentOut)
 def get_component(
-    session: SessionDep, settings: SettingsDep, now: NowDep, component_id: str, _user: Viewer
+    session: SessionDep, as_of: AsOfDep, component_id: str, _user: Viewer
 ) -> ComponentOut:
-    return present(session, settings, now, [service.get(session, component_id)])[0]
+    return present(session, as_of, [service.get(session, component_id)])[0]
 
 
 @router.patch("/{component_id}", response_model=ComponentOut)
 def patch_component(
     session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
+    as_of: AsOfDep,
     component_id: str,
     body: ComponentPatch,
     _u: Editor,
 ) -> ComponentOut:
-    return present(session, settings, now, [service.rename(session, component_id, body.name)])[0]
+    return present(session, as_of, [service.rename(session, component_id, body.name)])[0]
 
 
 @router.delete("/{component_id}", status_code=204)
@@ -92,12 +86,11 @@ def delete_component(
 @router.put("/{component_id}/ci-mode", response_model=ComponentOut)
 def put_ci_mode(
     session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
+    as_of: AsOfDep,
     component_id: str,
     body: CIModeChange,
     _u: Editor,
     actor: ActorDep,
 ) -> ComponentOut:
     component = service.set_ci_mode(session, component_id, body.mode, actor=actor)
-    return present(session, settings, now, [component])[0]
+    return present(session, as_of, [component])[0]

@@ -39,8 +39,7 @@ def _build_page(page: Page, component_id: str, pipeline_id: str, shown: Shown) -
         page.session,
         component_id,
         pipeline_id,
-        now=page.now,
-        inactivity_timeout=page.settings.build_inactivity_timeout,
+        as_of=page.as_of,
         results_cursor=shown.results_cursor,
     )
     groups: dict[str, list[dict[str, Any]]] = {}

@@ -48,12 +48,7 @@ def _components_page(
         cursor=page.cursor,
         limit=50,
     )
-    latest = builds.latest(
-        page.session,
-        [c.id for c in listing.items],
-        page.now,
-        page.settings.build_inactivity_timeout,
-    )
+    latest = builds.latest(page.session, [c.id for c in listing.items], page.as_of)
     next_url = None
     if listing.next_cursor:
         next_url = "/components?" + urlencode({**filters, "cursor": listing.next_cursor})
@@ -112,8 +107,7 @@ def component_context(page: Page, component_id: str) -> dict[str, Any]:
         session,
         component_id,
         filters=HistoryFilter(status=filters["status"] or None, branch=filters["branch"] or None),
-        now=page.now,
-        inactivity_timeout=settings.build_inactivity_timeout,
+        as_of=page.as_of,
         cursor=cursor,
         limit=HISTORY_PAGE,
     )
@@ -142,7 +136,7 @@ def component_context(page: Page, component_id: str) -> dict[str, Any]:
         "key_values": {"name": "", "expires": ""},
         "key_errors": {},
         "new_key": None,
-        "delivery": Delivery(session, settings, component.id, filters["branch"] or None, page.now),
+        "delivery": Delivery(session, component.id, filters["branch"] or None, page.as_of),
     }
 
 

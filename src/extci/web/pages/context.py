@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from extci.accounts import service as accounts
 from extci.accounts.roles import Role
+from extci.builds.state import AsOf
 from extci.config import Settings
 from extci.dependencies import NowDep, SessionDep, SettingsDep
 from extci.web import render as r
@@ -29,6 +30,12 @@ class Page:
     settings: Settings
     now: datetime
     visitor: Visitor
+
+    @property
+    def as_of(self) -> AsOf:
+        """The moment this page reads builds at (a BUILDING build idle since the settings'
+        inactivity timeout reads LOST)."""
+        return AsOf(self.now, self.settings.build_inactivity_timeout)
 
     @property
     def cursor(self) -> str | None:

@@ -6,27 +6,21 @@ history fragment renders the same context and needs neither."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import cached_property
 
 from sqlalchemy.orm import Session
 
 from extci.builds import deployable, stats
-from extci.config import Settings
+from extci.builds.state import AsOf
 from extci.errors import NotFound
 from extci.web.charts import Chart, chart
 
 
 class Delivery:
     def __init__(
-        self,
-        session: Session,
-        settings: Settings,
-        component_id: str,
-        branch: str | None,
-        now: datetime,
+        self, session: Session, component_id: str, branch: str | None, as_of: AsOf
     ) -> None:
-        self._session, self._settings, self._now = session, settings, now
+        self._session, self._as_of = session, as_of
         self.component_id, self.branch = component_id, branch
 
     @cached_property
@@ -37,20 +31,14 @@ class Delivery:
                 self._session,
                 self.component_id,
                 deployable.Query(branch=self.branch),
-                now=self._now,
-                inactivity_timeout=self._settings.build_inactivity_timeout,
+                as_of=self._as_of,
             )
         except NotFound:
             return None
 
     @cached_property
     def health(self) -> stats.Health:
-        return stats.health(
-            self._session,
-            self.component_id,
-            now=self._now,
-            inactivity_timeout=self._settings.build_inactivity_timeout,
-        )
+        return stats.health(self._session, self.component_id, as_of=self._as_of)
 
     @cached_property
     def chart(self) -> Chart:
