@@ -4,30 +4,16 @@ from fastapi import APIRouter
 
 from extci.accounts.dependencies import Admin
 from extci.audit import service
-from extci.audit.models import AuditAction
-from extci.audit.schemas import AuditEntryOut
+from extci.audit.schemas import AuditEntryOut, AuditQuery
 from extci.dependencies import SessionDep
-from extci.schemas import PageOut, PagingQuery, SearchQuery
+from extci.schemas import PageOut, PagingQuery
 
 router = APIRouter(tags=["audit"])
 
 
 @router.get("/audit", response_model=PageOut[AuditEntryOut])
 def list_audit_entries(
-    session: SessionDep,
-    _admin: Admin,
-    *,
-    component: SearchQuery = None,
-    actor: SearchQuery = None,
-    action: AuditAction | None = None,
-    paging: PagingQuery,
+    session: SessionDep, _admin: Admin, filters: AuditQuery, paging: PagingQuery
 ) -> PageOut[AuditEntryOut]:
-    page = service.list_entries(
-        session,
-        component_id=component,
-        actor=actor,
-        action=action,
-        cursor=paging.cursor,
-        limit=paging.limit,
-    )
+    page = service.list_entries(session, filters.wanted(), cursor=paging.cursor, limit=paging.limit)
     return PageOut.of(page, AuditEntryOut.model_validate)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,21 +16,24 @@ def add(session: Session, entry: AuditEntry) -> None:
     session.flush()
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which entries the audit log shows (None: any)."""
+
+    component_id: str | None = None
+    actor: str | None = None  # the username
+    action: str | None = None
+
+
 def entries(
-    session: Session,
-    *,
-    component_id: str | None,
-    actor: str | None,
-    action: str | None,
-    after_id: int | None,
-    limit: int,
+    session: Session, filters: AuditFilter, *, after_id: int | None, limit: int
 ) -> list[AuditEntry]:
     """Newest first; each filter narrows by equality (each has an index led by it)."""
     stmt = select(AuditEntry)
-    if component_id is not None:
-        stmt = stmt.where(AuditEntry.component_id == component_id)
-    if actor is not None:
-        stmt = stmt.where(AuditEntry.actor == actor)
-    if action is not None:
-        stmt = stmt.where(AuditEntry.action == action)
+    if filters.component_id is not None:
+        stmt = stmt.where(AuditEntry.component_id == filters.component_id)
+    if filters.actor is not None:
+        stmt = stmt.where(AuditEntry.actor == filters.actor)
+    if filters.action is not None:
+        stmt = stmt.where(AuditEntry.action == filters.action)
     return newest_first(session, stmt, AuditEntry.id, after_id=after_id, limit=limit)

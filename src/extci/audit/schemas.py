@@ -1,8 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from extci.schemas import ApiModel
+from fastapi import Query
+from pydantic import BaseModel
+
+from extci.audit.models import AuditAction
+from extci.audit.service import AuditFilter
+from extci.schemas import ApiModel, SearchQuery
 
 
 class AuditEntryOut(ApiModel):
@@ -14,3 +20,18 @@ class AuditEntryOut(ApiModel):
     component_id: str | None
     target: str
     details: dict[str, str]
+
+
+class AuditFilters(BaseModel):
+    """``?component=``, ``?actor=`` and ``?action=`` of the audit log (a query parameter
+    model: FastAPI lists its fields as query parameters, in this order)."""
+
+    component: SearchQuery = None
+    actor: SearchQuery = None
+    action: AuditAction | None = None
+
+    def wanted(self) -> AuditFilter:
+        return AuditFilter(self.component, self.actor, self.action)
+
+
+AuditQuery = Annotated[AuditFilters, Query()]

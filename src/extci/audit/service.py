@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from extci.audit import repository
 from extci.audit.models import AuditAction, AuditEntry
+from extci.audit.repository import AuditFilter as AuditFilter  # edges use it
 from extci.clock import utcnow
 from extci.errors import FieldError, ValidationFailed
 from extci.pagination import DEFAULT_LIMIT, Page, decode_id_cursor, encode_cursor, page_of
@@ -73,21 +74,13 @@ def parse_action(value: str | None) -> AuditAction | None:
 
 
 def list_entries(
-    session: Session,
-    *,
-    component_id: str | None = None,
-    actor: str | None = None,
-    action: str | None = None,
-    cursor: str | None = None,
-    limit: int = DEFAULT_LIMIT,
+    session: Session, filters: AuditFilter, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
 ) -> Page[AuditEntry]:
-    known = parse_action(action)
-    rows = repository.entries(
-        session,
-        component_id=search_text(component_id, "/component"),
-        actor=search_text(actor, "/actor"),
-        action=known.value if known else None,
-        after_id=decode_id_cursor(cursor),
-        limit=limit + 1,
+    known = parse_action(filters.action)
+    checked = AuditFilter(
+        search_text(filters.component_id, "/component"),
+        search_text(filters.actor, "/actor"),
+        known.value if known else None,
     )
+    rows = repository.entries(session, checked, after_id=decode_id_cursor(cursor), limit=limit + 1)
     return page_of(rows, limit, lambda e: encode_cursor(e.id))

@@ -12,14 +12,13 @@ from extci.components import service
 from extci.components.models import Component
 from extci.components.schemas import (
     CIModeChange,
-    CiModeIn,
     ComponentCreate,
     ComponentOut,
     ComponentPatch,
-    KindIn,
+    ComponentQuery,
 )
 from extci.dependencies import SessionDep
-from extci.schemas import PageOut, PagingQuery, SearchQuery
+from extci.schemas import PageOut, PagingQuery
 
 router = APIRouter(prefix="/components", tags=["components"])
 
@@ -40,14 +39,11 @@ def list_components(
     session: SessionDep,
     as_of: AsOfDep,
     _user: Viewer,
-    *,
-    kind: KindIn | None = None,
-    ciMode: CiModeIn | None = None,
-    q: SearchQuery = None,
+    filters: ComponentQuery,
     paging: PagingQuery,
 ) -> PageOut[ComponentOut]:
     page = service.list_components(
-        session, kind=kind, ci_mode=ciMode, query=q, cursor=paging.cursor, limit=paging.limit
+        session, filters.wanted(), cursor=paging.cursor, limit=paging.limit
     )
     return PageOut(items=present(session, as_of, page.items), next_cursor=page.next_cursor)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,23 +42,26 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+@dataclass(frozen=True)
+class ComponentFilter:
+    """Which components a list shows (None: any)."""
+
+    kind: str | None = None
+    ci_mode: str | None = None
+    query: str | None = None  # part of the id or the name
+
+
 def components(
-    session: Session,
-    *,
-    kind: str | None,
-    ci_mode: str | None,
-    query: str | None,
-    after: tuple[datetime, str] | None,
-    limit: int,
+    session: Session, filters: ComponentFilter, *, after: tuple[datetime, str] | None, limit: int
 ) -> list[Component]:
     """Newest first, keyset on (created_at, id)."""
     stmt: Select[Component] = select(Component)
-    if kind:
-        stmt = stmt.where(Component.kind == kind)
-    if ci_mode:
-        stmt = stmt.where(Component.ci_mode == ci_mode)
-    if query:
-        pattern = f"%{_escape_like(query.lower())}%"
+    if filters.kind:
+        stmt = stmt.where(Component.kind == filters.kind)
+    if filters.ci_mode:
+        stmt = stmt.where(Component.ci_mode == filters.ci_mode)
+    if filters.query:
+        pattern = f"%{_escape_like(filters.query.lower())}%"
         stmt = stmt.where(
             or_(
                 Component.id.like(pattern, escape="\\"),

@@ -3,12 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import StringConstraints
+from fastapi import Query
+from pydantic import BaseModel, StringConstraints
 
 from extci.builds.schemas import BuildSummary
 from extci.components.kinds import CiMode, ComponentKind
-from extci.components.service import ID_PATTERN
-from extci.schemas import UNICODE_TEXT, ApiModel, Name, OneOf
+from extci.components.service import ID_PATTERN, ComponentFilter
+from extci.schemas import UNICODE_TEXT, ApiModel, Name, OneOf, SearchQuery
 
 KindIn = Annotated[str, OneOf(ComponentKind)]
 CiModeIn = Annotated[str, OneOf(CiMode)]
@@ -40,3 +41,18 @@ class ComponentOut(ApiModel):
     created_at: datetime
     updated_at: datetime
     latest_build: BuildSummary | None = None
+
+
+class ComponentFilters(BaseModel):
+    """``?kind=``, ``?ciMode=`` and ``?q=`` of the components list (a query parameter
+    model: FastAPI lists its fields as query parameters, in this order)."""
+
+    kind: KindIn | None = None
+    ciMode: CiModeIn | None = None
+    q: SearchQuery = None
+
+    def wanted(self) -> ComponentFilter:
+        return ComponentFilter(self.kind, self.ciMode, self.q)
+
+
+ComponentQuery = Annotated[ComponentFilters, Query()]

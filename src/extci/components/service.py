@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,7 @@ from extci.clock import utcnow
 from extci.components import repository
 from extci.components.kinds import CiMode, ComponentKind
 from extci.components.models import Component
+from extci.components.repository import ComponentFilter as ComponentFilter  # edges use it
 from extci.errors import Conflict, FieldError, NotFound, ValidationFailed
 from extci.pagination import Page, decode_time_id_cursor, encode_cursor, page_of
 from extci.validation import display_name, search_text
@@ -104,21 +106,13 @@ def delete(session: Session, component_id: str, *, actor: Actor) -> None:
 
 
 def list_components(
-    session: Session,
-    *,
-    kind: str | None = None,
-    ci_mode: str | None = None,
-    query: str | None = None,
-    cursor: str | None = None,
-    limit: int = 50,
+    session: Session, filters: ComponentFilter, *, cursor: str | None = None, limit: int = 50
 ) -> Page[Component]:
-    if kind is not None:
-        validate_kind(kind)
-    if ci_mode is not None:
-        validate_ci_mode(ci_mode, "/ciMode")
-    query = search_text(query, "/q")
+    if filters.kind is not None:
+        validate_kind(filters.kind)
+    if filters.ci_mode is not None:
+        validate_ci_mode(filters.ci_mode, "/ciMode")
+    filters = replace(filters, query=search_text(filters.query, "/q"))
     after = decode_time_id_cursor(cursor)
-    rows = repository.components(
-        session, kind=kind, ci_mode=ci_mode, query=query, after=after, limit=limit + 1
-    )
+    rows = repository.components(session, filters, after=after, limit=limit + 1)
     return page_of(rows, limit, lambda c: encode_cursor(c.created_at.isoformat(), c.id))

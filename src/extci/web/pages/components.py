@@ -16,6 +16,7 @@ from extci.builds.state import BuildStatus
 from extci.components import service as components
 from extci.components.kinds import ComponentKind
 from extci.components.models import Component
+from extci.components.service import ComponentFilter
 from extci.dependencies import SessionDep
 from extci.errors import ExtciError
 from extci.keys import service as keys
@@ -40,14 +41,9 @@ def _components_page(
     status_code: int = 200,
 ) -> Response:
     filters = page.filters("q", "kind", "ciMode")
-    listing = components.list_components(
-        page.session,
-        kind=filters["kind"] or None,
-        ci_mode=filters["ciMode"] or None,
-        query=filters["q"] or None,
-        cursor=page.cursor,
-        limit=50,
-    )
+    query, kind, ci_mode = (value or None for value in filters.values())
+    wanted = ComponentFilter(kind, ci_mode, query)
+    listing = components.list_components(page.session, wanted, cursor=page.cursor, limit=50)
     latest = builds.latest(page.session, [c.id for c in listing.items], page.as_of)
     next_url = None
     if listing.next_cursor:

@@ -12,6 +12,7 @@ from fastapi.routing import APIRouter
 from extci.accounts import service as accounts
 from extci.audit import service as audit
 from extci.audit.models import AuditAction
+from extci.audit.service import AuditFilter
 from extci.dependencies import SessionDep
 from extci.errors import ExtciError, NotFound
 from extci.pagination import DEFAULT_LIMIT
@@ -103,14 +104,8 @@ def token_delete(session: SessionDep, visitor: AdminForm, username: str, token_i
 @router.get("/audit")
 def audit_log(page: AdminPage) -> Response:
     filters = page.filters("component", "actor", "action")
-    entries = audit.list_entries(
-        page.session,
-        component_id=filters["component"] or None,
-        actor=filters["actor"] or None,
-        action=filters["action"] or None,
-        cursor=page.cursor,
-        limit=DEFAULT_LIMIT,
-    )
+    wanted = AuditFilter(*(value or None for value in filters.values()))
+    entries = audit.list_entries(page.session, wanted, cursor=page.cursor, limit=DEFAULT_LIMIT)
     active = {k: v for k, v in filters.items() if v}
     next_url = None
     if entries.next_cursor:
