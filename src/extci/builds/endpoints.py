@@ -9,15 +9,14 @@ from extci.builds import deployable, service, stats
 from extci.builds.dependencies import AsOfDep
 from extci.builds.schemas import (
     BuildDetailOut,
-    BuildStatusIn,
     BuildSummary,
     DeployableOut,
+    HistoryQuery,
     StatsOut,
 )
-from extci.builds.service import HistoryFilter
 from extci.dependencies import SessionDep
 from extci.ingest.openapi import problem_response
-from extci.schemas import NAME_PATTERN, CursorQuery, PageOut, PagingQuery, SearchQuery
+from extci.schemas import NAME_PATTERN, CursorQuery, PageOut, PagingQuery
 
 MAX_RESULTS_PAGE = 1000
 router = APIRouter(prefix="/components/{component_id}/builds", tags=["builds"])
@@ -29,16 +28,13 @@ def build_history(
     as_of: AsOfDep,
     component_id: str,
     _user: Viewer,
-    *,
-    status: BuildStatusIn | None = None,
-    branch: SearchQuery = None,
-    version: SearchQuery = None,
+    filters: HistoryQuery,
     paging: PagingQuery,
 ) -> PageOut[BuildSummary]:
     page = service.history(
         session,
         component_id,
-        filters=HistoryFilter(status=status, branch=branch, version=version),
+        filters=filters.wanted(),
         as_of=as_of,
         cursor=paging.cursor,
         limit=paging.limit,

@@ -3,13 +3,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+from fastapi import Query
+from pydantic import BaseModel
+
 from extci.builds.deployable import Deployable
-from extci.builds.service import BuildDetail, BuildView
+from extci.builds.service import BuildDetail, BuildView, HistoryFilter
 from extci.builds.state import BuildStatus
 from extci.builds.stats import Health
-from extci.schemas import ApiModel, OneOf
+from extci.schemas import ApiModel, OneOf, SearchQuery
 
 BuildStatusIn = Annotated[str, OneOf(BuildStatus)]
+
+
+class HistoryFilters(BaseModel):
+    """``?status=``, ``?branch=`` and ``?version=`` of a component's history (a query
+    parameter model: FastAPI lists its fields as query parameters, in this order)."""
+
+    status: BuildStatusIn | None = None
+    branch: SearchQuery = None
+    version: SearchQuery = None
+
+    def wanted(self) -> HistoryFilter:
+        return HistoryFilter(self.status, self.branch, self.version)
+
+
+HistoryQuery = Annotated[HistoryFilters, Query()]
 
 
 class ActorOut(ApiModel):
