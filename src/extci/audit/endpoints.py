@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from extci.accounts.dependencies import Admin
+from extci.accounts.dependencies import AdminCall
 from extci.audit import service
 from extci.audit.models import AuditAction
 from extci.audit.schemas import AuditEntryOut
-from extci.dependencies import SessionDep
 from extci.schemas import PageOut, PagingQuery, SearchQuery
 
 router = APIRouter(tags=["audit"])
@@ -14,8 +13,7 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/audit", response_model=PageOut[AuditEntryOut])
 def list_audit_entries(
-    session: SessionDep,
-    _admin: Admin,
+    call: AdminCall,
     *,
     component: SearchQuery = None,
     actor: SearchQuery = None,
@@ -23,7 +21,7 @@ def list_audit_entries(
     paging: PagingQuery,
 ) -> PageOut[AuditEntryOut]:
     page = service.list_entries(
-        session,
+        call.session,
         component_id=component,
         actor=actor,
         action=action,
