@@ -139,7 +139,11 @@ def test_key_of_another_component_is_not_found_here(api: Api) -> None:
 def test_no_key_for_a_platform_mode_component(api: Api) -> None:
     api.component("orders-service", external=False)
     h = api.token("editor")
-    problem(api.client.post(KEYS, json={"name": "ci"}, headers=h), 409)
+    refused = problem(api.client.post(KEYS, json={"name": "ci"}, headers=h), 409)
+    assert refused["detail"] == (
+        "Component 'orders-service' is built by the platform; switch it to External CI "
+        "before generating a CI key."
+    )
     assert items(api.client.get(KEYS, headers=h)) == []
 
 

@@ -17,6 +17,7 @@ from extci.trust.oidc import INVALID_TOKEN, MIN_REFRESH
 from tests.support import events as ev
 from tests.support.api import Api
 from tests.support.oidc_issuer import Issuer
+from tests.support.problems import problem
 
 GITHUB_CLAIMS = {"repository": "acme/orders", "ref": "refs/heads/main"}
 
@@ -228,6 +229,19 @@ def test_trust_policies_are_validated_and_for_editors(api: Api, issuer: Issuer) 
     assert [p["claims"] for p in listed] == [GITHUB_CLAIMS]
     audit = api.client.get("/api/v1/audit", headers=api.token("admin")).json()["items"]
     assert "trust-policy.created" in [a["action"] for a in audit]
+
+
+def test_no_trust_policy_for_a_platform_mode_component(api: Api) -> None:
+    api.component("orders-service", external=False)
+    url = "/api/v1/components/orders-service/trust-policies"
+    body = {"name": "gh", "issuer": "https://token.actions.githubusercontent.com",
+            "audience": "extci", "claims": GITHUB_CLAIMS}  # fmt: skip
+    refused = problem(api.client.post(url, json=body, headers=editor(api)), 409)
+    assert refused["detail"] == (
+        "Component 'orders-service' is built by the platform; switch it to External CI "
+        "before trusting a CI's identity tokens."
+    )
+    assert api.client.get(url, headers=editor(api)).json()["items"] == []
 
 
 def test_http_issuers_are_for_tests_only() -> None:

@@ -1,12 +1,17 @@
-"""Who is calling: a personal access token (Bearer) or the UI's session cookie."""
+"""Who is calling: a personal access token (Bearer) or the UI's session cookie; and what a
+JSON API handler works with, as one dependency (:class:`Call`).
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: FastAPI reads the annotations of
+:func:`call_for`'s dependency at run time, and they name its argument.
+"""
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Request
+from sqlalchemy.orm import Session
 
 from extci.accounts import service
 from extci.accounts.models import User
@@ -83,3 +88,29 @@ ActorDep = Annotated[Actor, Depends(request_actor)]
 Viewer = Annotated[User, Depends(role(Role.VIEWER))]
 Editor = Annotated[User, Depends(role(Role.EDITOR))]
 Admin = Annotated[User, Depends(role(Role.ADMIN))]
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a JSON API handler works with: the request's unit of work, the user calling and
+    how the audit log names them."""
+
+    session: Session
+    user: User
+    actor: Actor
+
+
+def call_for(who: Callable[..., User]) -> Callable[..., Call]:
+    """The :class:`Call` dependency for the user that the dependency ``who`` answers (signed
+    in; with a role)."""
+
+    def call(session: SessionDep, user: Annotated[User, Depends(who)], actor: ActorDep) -> Call:
+        return Call(session, user, actor)
+
+    return call
+
+
+UserCall = Annotated[Call, Depends(call_for(current_user))]
+ViewerCall = Annotated[Call, Depends(call_for(role(Role.VIEWER)))]
+EditorCall = Annotated[Call, Depends(call_for(role(Role.EDITOR)))]
+AdminCall = Annotated[Call, Depends(call_for(role(Role.ADMIN)))]

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
 from extci.accounts import service
-from extci.accounts.dependencies import ActorDep, Admin, CurrentUser
+from extci.accounts.dependencies import AdminCall, CurrentUser, UserCall
 from extci.accounts.models import User
 from extci.accounts.schemas import (
     TokenCreate,
@@ -15,7 +15,7 @@ from extci.accounts.schemas import (
     UserOut,
     UserPatch,
 )
-from extci.dependencies import SessionDep, SettingsDep
+from extci.dependencies import SettingsDep
 from extci.schemas import PageOut, Paging, PagingQuery
 
 router = APIRouter(tags=["accounts"])
@@ -27,22 +27,21 @@ def me(user: CurrentUser) -> UserOut:
 
 
 @router.post("/tokens", status_code=201, response_model=TokenCreated)
-def create_token(
-    session: SessionDep,
-    settings: SettingsDep,
-    body: TokenCreate,
-    user: CurrentUser,
-    actor: ActorDep,
-) -> TokenCreated:
+def create_token(call: UserCall, settings: SettingsDep, body: TokenCreate) -> TokenCreated:
     new = service.create_token(
-        session, settings.hmac_key, user, name=body.name, expires_at=body.expires_at, actor=actor
+        call.session,
+        settings.hmac_key,
+        call.user,
+        name=body.name,
+        expires_at=body.expires_at,
+        actor=call.actor,
     )
     return TokenCreated(**TokenOut.model_validate(new.token).model_dump(), token=new.secret)
 
 
 @router.get("/tokens", response_model=PageOut[TokenOut])
-def list_tokens(session: SessionDep, user: CurrentUser, paging: PagingQuery) -> PageOut[TokenOut]:
-    return _token_page(session, user, paging)
+def list_tokens(call: UserCall, paging: PagingQuery) -> PageOut[TokenOut]:
+    return _token_page(call.session, call.user, paging)
 
 
 def _token_page(session: Session, user: User, paging: Paging) -> PageOut[TokenOut]:
@@ -51,35 +50,31 @@ def _token_page(session: Session, user: User, paging: Paging) -> PageOut[TokenOu
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def delete_token(
-    session: SessionDep, token_id: int, user: CurrentUser, actor: ActorDep
-) -> Response:
-    service.delete_token(session, user, token_id, actor=actor)
+def delete_token(call: UserCall, token_id: int) -> Response:
+    service.delete_token(call.session, call.user, token_id, actor=call.actor)
     return Response(status_code=204)
 
 
 @router.get("/users", response_model=PageOut[UserOut])
-def list_users(session: SessionDep, _admin: Admin, paging: PagingQuery) -> PageOut[UserOut]:
-    page = service.list_users(session, cursor=paging.cursor, limit=paging.limit)
+def list_users(call: AdminCall, paging: PagingQuery) -> PageOut[UserOut]:
+    page = service.list_users(call.session, cursor=paging.cursor, limit=paging.limit)
     return PageOut.of(page, UserOut.model_validate)
 
 
 @router.post("/users", status_code=201, response_model=UserCreated)
-def create_user(
-    session: SessionDep, body: UserCreate, _admin: Admin, actor: ActorDep
-) -> UserCreated:
-    new = service.create_user(session, body.username, body.role, body.password, actor=actor)
+def create_user(call: AdminCall, body: UserCreate) -> UserCreated:
+    new = service.create_user(
+        call.session, body.username, body.role, body.password, actor=call.actor
+    )
     return UserCreated(**UserOut.model_validate(new.user).model_dump(), password=new.password)
 
 
 @router.patch("/users/{username}", response_model=UserOut)
-def patch_user(
-    session: SessionDep, username: str, body: UserPatch, _admin: Admin, actor: ActorDep
-) -> UserOut:
+def patch_user(call: AdminCall, username: str, body: UserPatch) -> UserOut:
     user = service.update_user(
-        session,
+        call.session,
         username,
-        actor=actor,
+        actor=call.actor,
         role=body.role,
         password=body.password,
         active=body.active,
@@ -88,15 +83,12 @@ def patch_user(
 
 
 @router.get("/users/{username}/tokens", response_model=PageOut[TokenOut])
-def list_user_tokens(
-    session: SessionDep, username: str, _admin: Admin, paging: PagingQuery
-) -> PageOut[TokenOut]:
-    return _token_page(session, service.get_user(session, username), paging)
+def list_user_tokens(call: AdminCall, username: str, paging: PagingQuery) -> PageOut[TokenOut]:
+    return _token_page(call.session, service.get_user(call.session, username), paging)
 
 
 @router.delete("/users/{username}/tokens/{token_id}", status_code=204)
-def delete_user_token(
-    session: SessionDep, username: str, token_id: int, _admin: Admin, actor: ActorDep
-) -> Response:
-    service.delete_token(session, service.get_user(session, username), token_id, actor=actor)
+def delete_user_token(call: AdminCall, username: str, token_id: int) -> Response:
+    owner = service.get_user(call.session, username)
+    service.delete_token(call.session, owner, token_id, actor=call.actor)
     return Response(status_code=204)

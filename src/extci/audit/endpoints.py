@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from extci.accounts.dependencies import Admin
+from extci.accounts.dependencies import AdminCall
 from extci.audit import service
 from extci.audit.schemas import AuditEntryOut, AuditQuery
-from extci.dependencies import SessionDep
 from extci.schemas import PageOut, PagingQuery
 
 router = APIRouter(tags=["audit"])
@@ -13,7 +12,9 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/audit", response_model=PageOut[AuditEntryOut])
 def list_audit_entries(
-    session: SessionDep, _admin: Admin, filters: AuditQuery, paging: PagingQuery
+    call: AdminCall, filters: AuditQuery, paging: PagingQuery
 ) -> PageOut[AuditEntryOut]:
-    page = service.list_entries(session, filters.wanted(), cursor=paging.cursor, limit=paging.limit)
+    page = service.list_entries(
+        call.session, filters.wanted(), cursor=paging.cursor, limit=paging.limit
+    )
     return PageOut.of(page, AuditEntryOut.model_validate)

@@ -73,10 +73,11 @@ class Route:
     params: tuple[_Param, ...]
 
 
-def _params(route: APIRoute) -> tuple[_Param, ...]:
-    hints = get_type_hints(route.endpoint, include_extras=True)
+def _params(function: Callable[..., Any], path: str) -> tuple[_Param, ...]:
+    """The parameters of an endpoint (or of a dependency: ``path`` "") as FastAPI reads them."""
+    hints = get_type_hints(function, include_extras=True)
     found = []
-    for name, parameter in inspect.signature(route.endpoint).parameters.items():
+    for name, parameter in inspect.signature(function).parameters.items():
         hint = hints[name]
         meta = get_args(hint)[1:] if get_origin(hint) is Annotated else ()
         base = get_args(hint)[0] if meta else hint
@@ -84,7 +85,7 @@ def _params(route: APIRoute) -> tuple[_Param, ...]:
         alias = next((m.alias for m in meta if isinstance(m, FieldInfo) and m.alias), name)
         if depends is not None:
             found.append(_Param(name, "depends", hint, name, _NO_VALUE, depends.dependency))
-        elif f"{{{name}}}" in route.path or f"{{{name}:" in route.path:
+        elif f"{{{name}}}" in path or f"{{{name}:" in path:
             found.append(_Param(name, "path", hint, name, _NO_VALUE))
         elif inspect.isclass(base) and issubclass(base, BaseModel):
             if any(isinstance(m, params.Query) for m in meta):  # ?cursor=&limit= as one model
@@ -127,7 +128,7 @@ def routes() -> tuple[Route, ...]:
                         route.path_regex,
                         route.endpoint,
                         response,
-                        _params(route),
+                        _params(route.endpoint, route.path),
                     )
                 )
     return tuple(found)
@@ -245,7 +246,7 @@ class LocalApi:
         arguments: dict[str, Any] = {}
         for param in route.params:
             if param.kind == "depends":
-                arguments[param.name] = self._dependency(param, session)
+                continue  # below: a request refused as invalid does not look up whom it acts for
             elif param.kind == "path":
                 arguments[param.name] = _validated(param, values[param.name])
             elif param.kind == "body":
@@ -257,6 +258,9 @@ class LocalApi:
                 arguments[param.name] = _validated(param, query[param.alias])
             elif param.default is not _NO_VALUE:
                 arguments[param.name] = param.default
+        for param in route.params:
+            if param.kind == "depends":
+                arguments[param.name] = self._dependency(param, session)
         return arguments
 
     def _dependency(self, param: _Param, session: Session) -> Any:
@@ -283,4 +287,8 @@ class LocalApi:
                     )
                 return None
             return accounts.get_user(session, self.username)
-        raise TypeError(f"the local API cannot provide {param.name} ({dependency!r})")
+        needs = _params(dependency, "") if inspect.isfunction(dependency) else ()
+        if dependency is None or not needs or any(need.kind != "depends" for need in needs):
+            raise TypeError(f"the local API cannot provide {param.name} ({dependency!r})")
+        # One made of others (accounts.dependencies.call_for): each of them, then itself.
+        return dependency(**{need.name: self._dependency(need, session) for need in needs})

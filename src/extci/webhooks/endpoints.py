@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Response
 
-from extci.accounts.dependencies import ActorDep, Admin, Editor, Viewer
+from extci.accounts.dependencies import ActorDep, Admin, AdminCall, Editor, ViewerCall
 from extci.dependencies import RuntimeDep, SessionDep
 from extci.schemas import PageOut, PagingQuery
 from extci.webhooks import service
@@ -62,10 +62,10 @@ def create_component_webhook(
 
 @router.get("/components/{component_id}/webhooks", response_model=PageOut[SubscriptionOut])
 def list_component_webhooks(
-    session: SessionDep, component_id: str, _user: Viewer, paging: PagingQuery
+    call: ViewerCall, component_id: str, paging: PagingQuery
 ) -> PageOut[SubscriptionOut]:
     page = service.list_subscriptions(
-        session, component_id, cursor=paging.cursor, limit=paging.limit
+        call.session, component_id, cursor=paging.cursor, limit=paging.limit
     )
     return PageOut(items=page.items, next_cursor=page.next_cursor)
 
@@ -77,55 +77,51 @@ def create_installation_webhook(_user: Admin, new: NewSubscriptionDep) -> Subscr
 
 
 @router.get("/webhooks", response_model=PageOut[SubscriptionOut])
-def list_installation_webhooks(
-    session: SessionDep, _user: Admin, paging: PagingQuery
-) -> PageOut[SubscriptionOut]:
-    page = service.list_subscriptions(session, None, cursor=paging.cursor, limit=paging.limit)
+def list_installation_webhooks(call: AdminCall, paging: PagingQuery) -> PageOut[SubscriptionOut]:
+    page = service.list_subscriptions(call.session, None, cursor=paging.cursor, limit=paging.limit)
     return PageOut(items=page.items, next_cursor=page.next_cursor)
 
 
 @router.get("/webhooks/{subscription_id}", response_model=SubscriptionOut)
-def get_webhook(session: SessionDep, subscription_id: int, user: Viewer) -> SubscriptionOut:
-    return service.out(session, service.get(session, user, subscription_id, write=False))
+def get_webhook(call: ViewerCall, subscription_id: int) -> SubscriptionOut:
+    subscription = service.get(call.session, call.user, subscription_id, write=False)
+    return service.out(call.session, subscription)
 
 
 @router.delete("/webhooks/{subscription_id}", status_code=204)
-def delete_webhook(
-    session: SessionDep, subscription_id: int, user: Viewer, actor: ActorDep
-) -> Response:
-    service.delete(session, service.get(session, user, subscription_id, write=True), actor=actor)
+def delete_webhook(call: ViewerCall, subscription_id: int) -> Response:
+    subscription = service.get(call.session, call.user, subscription_id, write=True)
+    service.delete(call.session, subscription, actor=call.actor)
     return Response(status_code=204)
 
 
 @router.get("/webhooks/{subscription_id}/deliveries", response_model=PageOut[DeliveryOut])
 def list_deliveries(
-    session: SessionDep, subscription_id: int, user: Viewer, paging: PagingQuery
+    call: ViewerCall, subscription_id: int, paging: PagingQuery
 ) -> PageOut[DeliveryOut]:
     """The delivery log: each delivery with every attempt's time, status, latency and the
     first KB of the answer."""
-    subscription = service.get(session, user, subscription_id, write=False)
-    page = service.deliveries(session, subscription, cursor=paging.cursor, limit=paging.limit)
+    subscription = service.get(call.session, call.user, subscription_id, write=False)
+    page = service.deliveries(call.session, subscription, cursor=paging.cursor, limit=paging.limit)
     return PageOut(items=page.items, next_cursor=page.next_cursor)
 
 
 @router.post("/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver", status_code=202)
 def redeliver(
-    session: SessionDep,
+    call: ViewerCall,
     runtime: RuntimeDep,
     background: BackgroundTasks,
     subscription_id: int,
     delivery_id: int,
-    user: Viewer,
-    actor: ActorDep,
 ) -> Response:
     """Send the delivery again now (same webhook-id); 202: it is queued."""
-    subscription = service.get(session, user, subscription_id, write=True)
+    subscription = service.get(call.session, call.user, subscription_id, write=True)
     service.redeliver(
-        session,
+        call.session,
         subscription,
         delivery_id,
         retry_for=runtime.settings.webhook_retry_for,
-        actor=actor,
+        actor=call.actor,
     )
     background.add_task(runtime.deliveries.wake)  # after the commit
     return Response(status_code=202)
