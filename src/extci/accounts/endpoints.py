@@ -71,14 +71,7 @@ def create_user(call: AdminCall, body: UserCreate) -> UserCreated:
 
 @router.patch("/users/{username}", response_model=UserOut)
 def patch_user(call: AdminCall, username: str, body: UserPatch) -> UserOut:
-    user = service.update_user(
-        call.session,
-        username,
-        actor=call.actor,
-        role=body.role,
-        password=body.password,
-        active=body.active,
-    )
+    user = service.update_user(call.session, username, body.change(), actor=call.actor)
     return UserOut.model_validate(user)
 
 

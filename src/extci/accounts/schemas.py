@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import StrictBool, StringConstraints
 
 from extci.accounts.roles import Role
-from extci.accounts.service import MIN_PASSWORD, USERNAME
+from extci.accounts.service import MIN_PASSWORD, USERNAME, UserChange
 from extci.schemas import UNICODE_TEXT, ApiModel, Name, OneOf, UtcDatetime
 
 RoleIn = Annotated[str, OneOf(Role)]
@@ -39,6 +39,9 @@ class UserPatch(ApiModel):
     password: Password | None = None
     # false: tokens answer 401, sessions end, sign-in refused. Strict: 0 and "no" are no booleans.
     active: StrictBool | None = None
+
+    def change(self) -> UserChange:
+        return UserChange(self.role, self.password, self.active)
 
 
 class TokenCreate(ApiModel):

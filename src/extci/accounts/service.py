@@ -105,18 +105,20 @@ def list_users(
     return page_of(rows, limit, lambda u: encode_cursor(u.id))
 
 
-def update_user(
-    session: Session,
-    username: str,
-    *,
-    actor: Actor,
-    role: str | None = None,
-    password: str | None = None,
-    active: bool | None = None,
-) -> User:
+@dataclass(frozen=True)
+class UserChange:
+    """What an update of a user changes: None leaves that as it is."""
+
+    role: str | None = None
+    password: str | None = None
+    active: bool | None = None
+
+
+def update_user(session: Session, username: str, change: UserChange, *, actor: Actor) -> User:
     """Change role, password and/or active state together, each change audited; every
     rule is checked before anything changes."""
     user = get_user(session, username)
+    role, password, active = change.role, change.password, change.active
     if role is not None:
         _validate_role(role)
     if password is not None:

@@ -78,7 +78,8 @@ def user_activation_confirm(page: AdminPage, username: str, verb: str) -> Respon
 def user_activation(page: AdminFormPage, username: str, verb: str) -> Response:
     active = _activation(verb)
     try:
-        accounts.update_user(page.session, username, actor=page.visitor.actor, active=active)
+        change = accounts.UserChange(active=active)
+        accounts.update_user(page.session, username, change, actor=page.visitor.actor)
     except ExtciError as exc:
         if exc.status != 409:
             raise
