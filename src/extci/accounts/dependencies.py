@@ -18,8 +18,9 @@ from extci.accounts.models import User
 from extci.accounts.roles import Role
 from extci.audit.service import Actor
 from extci.clientaddr import client_address
+from extci.config import Settings
 from extci.db import unit_of_work
-from extci.dependencies import RuntimeDep, SessionDep
+from extci.dependencies import RuntimeDep, SessionDep, SettingsDep
 from extci.errors import Forbidden, Unauthorized
 from extci.runtime import Runtime
 from extci.security import tokens_match
@@ -92,10 +93,12 @@ Admin = Annotated[User, Depends(role(Role.ADMIN))]
 
 @dataclass(frozen=True)
 class Call:
-    """What a JSON API handler works with: the request's unit of work, the user calling and
-    how the audit log names them."""
+    """What a JSON API handler works with: the request's unit of work, the settings, the
+    user calling and how the audit log names them (the web pages' ``Page`` says the same
+    for a page)."""
 
     session: Session
+    settings: Settings
     user: User
     actor: Actor
 
@@ -104,8 +107,13 @@ def call_for(who: Callable[..., User]) -> Callable[..., Call]:
     """The :class:`Call` dependency for the user that the dependency ``who`` answers (signed
     in; with a role)."""
 
-    def call(session: SessionDep, user: Annotated[User, Depends(who)], actor: ActorDep) -> Call:
-        return Call(session, user, actor)
+    def call(
+        session: SessionDep,
+        settings: SettingsDep,
+        user: Annotated[User, Depends(who)],
+        actor: ActorDep,
+    ) -> Call:
+        return Call(session, settings, user, actor)
 
     return call
 

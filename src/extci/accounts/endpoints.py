@@ -15,7 +15,6 @@ from extci.accounts.schemas import (
     UserOut,
     UserPatch,
 )
-from extci.dependencies import SettingsDep
 from extci.schemas import PageOut, Paging, PagingQuery
 
 router = APIRouter(tags=["accounts"])
@@ -27,10 +26,10 @@ def me(user: CurrentUser) -> UserOut:
 
 
 @router.post("/tokens", status_code=201, response_model=TokenCreated)
-def create_token(call: UserCall, settings: SettingsDep, body: TokenCreate) -> TokenCreated:
+def create_token(call: UserCall, body: TokenCreate) -> TokenCreated:
     new = service.create_token(
         call.session,
-        settings.hmac_key,
+        call.settings.hmac_key,
         call.user,
         name=body.name,
         expires_at=body.expires_at,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from extci.accounts.dependencies import Viewer
+from extci.accounts.dependencies import ViewerCall
 from extci.builds import deployable, service, stats
 from extci.builds.dependencies import AsOfDep
 from extci.builds.schemas import (
@@ -14,7 +14,6 @@ from extci.builds.schemas import (
     HistoryQuery,
     StatsOut,
 )
-from extci.dependencies import SessionDep
 from extci.ingest.openapi import problem_response
 from extci.schemas import NAME_PATTERN, CursorQuery, PageOut, PagingQuery
 
@@ -24,15 +23,10 @@ router = APIRouter(prefix="/components/{component_id}/builds", tags=["builds"])
 
 @router.get("", response_model=PageOut[BuildSummary])
 def build_history(
-    session: SessionDep,
-    as_of: AsOfDep,
-    component_id: str,
-    _user: Viewer,
-    filters: HistoryQuery,
-    paging: PagingQuery,
+    call: ViewerCall, as_of: AsOfDep, component_id: str, filters: HistoryQuery, paging: PagingQuery
 ) -> PageOut[BuildSummary]:
     page = service.history(
-        session,
+        call.session,
         component_id,
         filters=filters.wanted(),
         as_of=as_of,
@@ -45,18 +39,17 @@ def build_history(
 # ``:path`` so that a percent-encoded "/" in a pipelineId (Jenkins folder jobs) still routes.
 @router.get("/{pipeline_id:path}", response_model=BuildDetailOut)
 def build_detail(
-    session: SessionDep,
+    call: ViewerCall,
     as_of: AsOfDep,
     component_id: str,
     pipeline_id: str,
-    _u: Viewer,
     results_cursor: Annotated[CursorQuery, Query(alias="resultsCursor")] = None,
     results_limit: Annotated[
         int, Query(alias="resultsLimit", ge=1, le=MAX_RESULTS_PAGE)
     ] = service.RESULTS_PAGE,
 ) -> BuildDetailOut:
     detail = service.detail(
-        session,
+        call.session,
         component_id,
         pipeline_id,
         as_of=as_of,
@@ -82,10 +75,9 @@ _NONE_DEPLOYABLE = problem_response(
     "/deployable", response_model=DeployableOut, responses={404: _NONE_DEPLOYABLE}
 )
 def deployable_build(
-    session: SessionDep,
+    call: ViewerCall,
     as_of: AsOfDep,
     component_id: str,
-    _user: Viewer,
     branch: Annotated[
         str | None, Query(description="only builds of this branch", pattern=NAME_PATTERN)
     ] = None,
@@ -100,14 +92,14 @@ def deployable_build(
     """The newest deployable (SUCCESSFUL) build with its deployment coordinates: container
     image references, Helm charts, git revision and tag, packages."""
     found = deployable.newest(
-        session, component_id, deployable.Query(branch=branch, version=version), as_of=as_of
+        call.session, component_id, deployable.Query(branch=branch, version=version), as_of=as_of
     )
     return DeployableOut.of(found)
 
 
 @component_router.get("/stats", response_model=StatsOut)
-def build_stats(session: SessionDep, as_of: AsOfDep, component_id: str, _user: Viewer) -> StatsOut:
+def build_stats(call: ViewerCall, as_of: AsOfDep, component_id: str) -> StatsOut:
     """Build health: the newest 50 builds, success rate and median duration over 7 and 30
     days, and the time from a failed build to the next green one."""
-    figures = stats.health(session, component_id, as_of=as_of)
+    figures = stats.health(call.session, component_id, as_of=as_of)
     return StatsOut.of(figures)

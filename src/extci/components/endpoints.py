@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
-from extci.accounts.dependencies import ActorDep, Admin, Editor, Viewer
+from extci.accounts.dependencies import AdminCall, EditorCall, ViewerCall
 from extci.builds import service as builds
 from extci.builds.dependencies import AsOfDep
 from extci.builds.schemas import BuildSummary
@@ -17,7 +17,6 @@ from extci.components.schemas import (
     ComponentPatch,
     ComponentQuery,
 )
-from extci.dependencies import SessionDep
 from extci.schemas import PageOut, PagingQuery
 
 router = APIRouter(prefix="/components", tags=["components"])
@@ -36,57 +35,42 @@ def present(session: Session, as_of: AsOf, rows: list[Component]) -> list[Compon
 
 @router.get("", response_model=PageOut[ComponentOut])
 def list_components(
-    session: SessionDep,
-    as_of: AsOfDep,
-    _user: Viewer,
-    filters: ComponentQuery,
-    paging: PagingQuery,
+    call: ViewerCall, as_of: AsOfDep, filters: ComponentQuery, paging: PagingQuery
 ) -> PageOut[ComponentOut]:
     page = service.list_components(
-        session, filters.wanted(), cursor=paging.cursor, limit=paging.limit
+        call.session, filters.wanted(), cursor=paging.cursor, limit=paging.limit
     )
-    return PageOut(items=present(session, as_of, page.items), next_cursor=page.next_cursor)
+    return PageOut(items=present(call.session, as_of, page.items), next_cursor=page.next_cursor)
 
 
 @router.post("", status_code=201, response_model=ComponentOut)
-def create_component(session: SessionDep, body: ComponentCreate, _user: Editor) -> ComponentOut:
-    return ComponentOut.model_validate(service.create(session, body.id, body.name, body.kind))
+def create_component(call: EditorCall, body: ComponentCreate) -> ComponentOut:
+    component = service.create(call.session, body.id, body.name, body.kind)
+    return ComponentOut.model_validate(component)
 
 
 @router.get("/{component_id}", response_model=ComponentOut)
-def get_component(
-    session: SessionDep, as_of: AsOfDep, component_id: str, _user: Viewer
-) -> ComponentOut:
-    return present(session, as_of, [service.get(session, component_id)])[0]
+def get_component(call: ViewerCall, as_of: AsOfDep, component_id: str) -> ComponentOut:
+    return present(call.session, as_of, [service.get(call.session, component_id)])[0]
 
 
 @router.patch("/{component_id}", response_model=ComponentOut)
 def patch_component(
-    session: SessionDep,
-    as_of: AsOfDep,
-    component_id: str,
-    body: ComponentPatch,
-    _u: Editor,
+    call: EditorCall, as_of: AsOfDep, component_id: str, body: ComponentPatch
 ) -> ComponentOut:
-    return present(session, as_of, [service.rename(session, component_id, body.name)])[0]
+    component = service.rename(call.session, component_id, body.name)
+    return present(call.session, as_of, [component])[0]
 
 
 @router.delete("/{component_id}", status_code=204)
-def delete_component(
-    session: SessionDep, component_id: str, _user: Admin, actor: ActorDep
-) -> Response:
-    service.delete(session, component_id, actor=actor)
+def delete_component(call: AdminCall, component_id: str) -> Response:
+    service.delete(call.session, component_id, actor=call.actor)
     return Response(status_code=204)
 
 
 @router.put("/{component_id}/ci-mode", response_model=ComponentOut)
 def put_ci_mode(
-    session: SessionDep,
-    as_of: AsOfDep,
-    component_id: str,
-    body: CIModeChange,
-    _u: Editor,
-    actor: ActorDep,
+    call: EditorCall, as_of: AsOfDep, component_id: str, body: CIModeChange
 ) -> ComponentOut:
-    component = service.set_ci_mode(session, component_id, body.mode, actor=actor)
-    return present(session, as_of, [component])[0]
+    component = service.set_ci_mode(call.session, component_id, body.mode, actor=call.actor)
+    return present(call.session, as_of, [component])[0]

@@ -3,7 +3,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from extci.accounts.dependencies import EditorCall, ViewerCall
-from extci.dependencies import SettingsDep
 from extci.keys import service
 from extci.keys.schemas import KeyCreate, KeyCreated, KeyOut
 from extci.schemas import PageOut, PagingQuery
@@ -12,12 +11,10 @@ router = APIRouter(prefix="/components/{component_id}/ci-keys", tags=["ci-keys"]
 
 
 @router.post("", status_code=201, response_model=KeyCreated)
-def create_key(
-    call: EditorCall, settings: SettingsDep, component_id: str, body: KeyCreate
-) -> KeyCreated:
+def create_key(call: EditorCall, component_id: str, body: KeyCreate) -> KeyCreated:
     new = service.create(
         call.session,
-        settings.hmac_key,
+        call.settings.hmac_key,
         component_id,
         name=body.name,
         expires_at=body.expires_at,

@@ -3,7 +3,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from extci.accounts.dependencies import EditorCall, ViewerCall
-from extci.dependencies import SettingsDep
 from extci.schemas import PageOut, PagingQuery
 from extci.trust import service
 from extci.trust.schemas import TrustPolicyCreate, TrustPolicyOut
@@ -13,7 +12,7 @@ router = APIRouter(prefix="/components/{component_id}/trust-policies", tags=["tr
 
 @router.post("", status_code=201, response_model=TrustPolicyOut)
 def create_trust_policy(
-    call: EditorCall, settings: SettingsDep, component_id: str, body: TrustPolicyCreate
+    call: EditorCall, component_id: str, body: TrustPolicyCreate
 ) -> TrustPolicyOut:
     policy = service.create(
         call.session,
@@ -23,7 +22,7 @@ def create_trust_policy(
         audience=body.audience,
         claims=body.claims,
         actor=call.actor,
-        allow_http=settings.oidc_allow_http_issuers,
+        allow_http=call.settings.oidc_allow_http_issuers,
     )
     return TrustPolicyOut.of(policy)
 

@@ -64,6 +64,8 @@ def create_component_webhook(
 def list_component_webhooks(
     call: ViewerCall, component_id: str, paging: PagingQuery
 ) -> PageOut[SubscriptionOut]:
+    """A component's subscriptions, each with how many of its deliveries were given up on
+    and how many are being retried."""
     page = service.list_subscriptions(
         call.session, component_id, cursor=paging.cursor, limit=paging.limit
     )
@@ -78,6 +80,7 @@ def create_installation_webhook(_user: Admin, new: NewSubscriptionDep) -> Subscr
 
 @router.get("/webhooks", response_model=PageOut[SubscriptionOut])
 def list_installation_webhooks(call: AdminCall, paging: PagingQuery) -> PageOut[SubscriptionOut]:
+    """The installation-wide subscriptions (admin), counted as a component's are."""
     page = service.list_subscriptions(call.session, None, cursor=paging.cursor, limit=paging.limit)
     return PageOut(items=page.items, next_cursor=page.next_cursor)
 
