@@ -36,18 +36,22 @@ SECURITY_HEADERS = {
 }
 
 
-# What templates call, each registered where it is defined: filters by name
-# (``{{ build.started_at | when }}``) and global functions (``{{ build_url(...) }}``).
-FILTERS: dict[str, Callable[..., Any]] = {"duration": duration}
-GLOBALS: dict[str, Any] = {"escape": escape}
+ENV = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# What templates call is registered where it is defined, in any module: filters by name
+# (``{{ build.started_at | when }}``) and global functions (``{{ build_url(...) }}``).
 def template_filter(name: str | None = None) -> Callable[[F], F]:
     """Makes the function a template filter, under ``name`` or its own."""
 
     def register(function: F) -> F:
-        FILTERS[name or function.__name__] = function
+        ENV.filters[name or function.__name__] = function
         return function
 
     return register
@@ -55,7 +59,7 @@ def template_filter(name: str | None = None) -> Callable[[F], F]:
 
 def template_global(function: F) -> F:
     """Makes the function callable from every template."""
-    GLOBALS[function.__name__] = function
+    ENV.globals[function.__name__] = function
     return function
 
 
@@ -145,24 +149,13 @@ def artifact_needs(kind: str) -> list[tuple[str, ...]]:
     return [result_types.meeting(n) for n in needs if n is not result_types.Need.GIT]
 
 
-def _env() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(FILTERS)
-    env.globals.update(
-        GLOBALS,
-        asset_version=_asset_version(),
-        # Templates compare with these, never with the strings they stand for.
-        **{enum.__name__: enum for enum in (BuildStatus, CiMode, ComponentKind, KeyStatus)},
-    )
-    return env
-
-
-ENV = _env()
+ENV.filters["duration"] = duration
+ENV.globals.update(
+    escape=escape,
+    asset_version=_asset_version(),
+    # Templates compare with these, never with the strings they stand for.
+    **{enum.__name__: enum for enum in (BuildStatus, CiMode, ComponentKind, KeyStatus)},
+)
 
 
 def render(

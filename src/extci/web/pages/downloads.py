@@ -21,6 +21,7 @@ from extci.web.pages.common import base_url
 router = APIRouter(include_in_schema=False)
 
 
+@r.template_global
 def reporter_downloads(request: Request) -> dict[str, Any]:
     """What the download partial shows: the server's base URL and each file's digest."""
     files = DOWNLOADS.files()
@@ -29,9 +30,6 @@ def reporter_downloads(request: Request) -> dict[str, Any]:
         "pyz": files[PYZ_NAME],
         "sh": files[SH_NAME],
     }
-
-
-r.ENV.globals["reporter_downloads"] = reporter_downloads
 
 
 @router.get("/downloads/")

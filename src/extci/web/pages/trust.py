@@ -28,14 +28,12 @@ from extci.web.pages.context import EditorFormPage
 router = APIRouter(include_in_schema=False)
 
 
+@r.template_global
 def trust_policies_of(request: Request, component_id: str) -> list[TrustPolicy]:
     with unit_of_work(request.app.state.runtime.sessions) as session:
         policies = trust.list_policies(session, component_id, limit=MAX_LIMIT)
         session.expunge_all()
     return policies.items
-
-
-r.ENV.globals["trust_policies_of"] = trust_policies_of
 
 
 def parse_claims(text: str) -> dict[str, Any]:
