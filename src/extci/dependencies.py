@@ -1,4 +1,5 @@
-"""Request-scoped dependencies shared by every edge: the runtime and the unit of work."""
+"""Request-scoped dependencies shared by every edge: the runtime, the unit of work, the
+settings, the request's time and the moment builds are read at."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from extci.builds.state import AsOf
 from extci.config import Settings
 from extci.db import unit_of_work
 from extci.runtime import Runtime
@@ -47,3 +49,12 @@ def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_as_of(now: NowDep, settings: SettingsDep) -> AsOf:
+    """The moment this request reads builds at: its time, and the settings' inactivity
+    timeout after which a BUILDING build reads LOST."""
+    return AsOf(now, settings.build_inactivity_timeout)
+
+
+AsOfDep = Annotated[AsOf, Depends(get_as_of)]

@@ -3,6 +3,7 @@ the SHA-256 the server shows, and run in a fresh venv that has no extci installe
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -13,8 +14,9 @@ from typing import Any
 
 import pytest
 
+import extci
 from extci.builds import result_types
-from extci.downloads.bundle import build_zipapp
+from extci.downloads.bundle import SHARED, build_zipapp
 from tests.reporter.reporter_helpers import base_env, make_git_repo, unique
 
 pytestmark = pytest.mark.slow
@@ -36,6 +38,15 @@ def oldest_python() -> str:
         if works and works.returncode == 0:
             return str(candidate)
     return sys.executable
+
+
+def test_what_the_zipapp_carries_parses_as_python_3_9() -> None:
+    """The reporter and the modules of the server it carries are Python 3.9 (the zipapp's
+    promise), checked by the grammar even where no 3.9 interpreter is installed."""
+    package = Path(extci.__file__).parent
+    files = [*(package / name for name in SHARED), *(package / "reporter").glob("*.py")]
+    for path in files:
+        ast.parse(path.read_text(), filename=str(path), feature_version=(3, 9))
 
 
 def test_the_zipapp_knows_every_registered_result_type_on_the_oldest_python(

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Query
 
 from extci.accounts.dependencies import ViewerCall
 from extci.builds import deployable, service, stats
-from extci.builds.dependencies import AsOfDep
 from extci.builds.schemas import (
     BuildDetailOut,
     BuildSummary,
@@ -14,6 +13,7 @@ from extci.builds.schemas import (
     HistoryQuery,
     StatsOut,
 )
+from extci.dependencies import AsOfDep
 from extci.ingest.openapi import problem_response
 from extci.schemas import NAME_PATTERN, CursorQuery, PageOut, PagingQuery
 

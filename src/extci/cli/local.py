@@ -39,13 +39,12 @@ import extci
 from extci.accounts import service as accounts
 from extci.accounts.dependencies import current_user, request_actor
 from extci.audit.service import Actor
-from extci.builds.dependencies import get_as_of
 from extci.cli.api import Query
 from extci.cli.errors import ApiError, CliError, ExitCode
 from extci.clock import SYSTEM_CLOCK
 from extci.config import Settings
 from extci.db import make_session_factory, sqlite_path, unit_of_work
-from extci.dependencies import get_now, get_session, get_settings
+from extci.dependencies import get_as_of, get_now, get_session, get_settings
 from extci.errors import ExtciError, FieldError, ValidationFailed, json_pointer
 from extci.problems import problem_for
 

@@ -5,7 +5,6 @@ from sqlalchemy.orm import Session
 
 from extci.accounts.dependencies import AdminCall, EditorCall, ViewerCall
 from extci.builds import service as builds
-from extci.builds.dependencies import AsOfDep
 from extci.builds.schemas import BuildSummary
 from extci.builds.state import AsOf
 from extci.components import service
@@ -17,6 +16,7 @@ from extci.components.schemas import (
     ComponentPatch,
     ComponentQuery,
 )
+from extci.dependencies import AsOfDep
 from extci.schemas import PageOut, PagingQuery
 
 router = APIRouter(prefix="/components", tags=["components"])
