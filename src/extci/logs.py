@@ -185,7 +185,8 @@ class LoopBatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
             # As StreamHandler.emit does: a log line that cannot be written (a closed or
             # full stream) is reported on stderr by handleError and never raised into the
             # code that logged, which may be serving a request.
-            self.handleError(logging.makeLogRecord({"msg": lines[0], "args": None}))
+            more = f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else ""
+            self.handleError(logging.makeLogRecord({"msg": lines[0] + more, "args": None}))
 
     def flush(self) -> None:
         self._write_pending()

@@ -121,6 +121,9 @@ DAY = timedelta(hours=24)
 LOSS = [
     (BuildStatus.BUILDING, NOW, DAY, BuildStatus.BUILDING),
     (BuildStatus.BUILDING, NOW - timedelta(hours=23, minutes=59), DAY, BuildStatus.BUILDING),
+    # exactly the timeout since the last event: not yet LOST (LOST is strictly older)
+    (BuildStatus.BUILDING, NOW - DAY, DAY, BuildStatus.BUILDING),
+    (BuildStatus.BUILDING, NOW - DAY - timedelta(microseconds=1), DAY, BuildStatus.LOST),
     (BuildStatus.BUILDING, NOW - DAY - timedelta(seconds=1), DAY, BuildStatus.LOST),
     (BuildStatus.BUILDING, NOW - timedelta(days=30), DAY, BuildStatus.LOST),
     (BuildStatus.BUILDING, NOW - timedelta(seconds=2), timedelta(seconds=1), BuildStatus.LOST),

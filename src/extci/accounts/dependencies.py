@@ -91,7 +91,7 @@ Editor = Annotated[User, Depends(role(Role.EDITOR))]
 Admin = Annotated[User, Depends(role(Role.ADMIN))]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one per request: compared and hashed by identity
 class Call:
     """What a JSON API handler works with: the request's unit of work, the settings, the
     user calling and how the audit log names them (the web pages' ``Page`` says the same

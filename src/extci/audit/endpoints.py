@@ -15,6 +15,6 @@ def list_audit_entries(
     call: AdminCall, filters: AuditQuery, paging: PagingQuery
 ) -> PageOut[AuditEntryOut]:
     page = service.list_entries(
-        call.session, filters.wanted(), cursor=paging.cursor, limit=paging.limit
+        call.session, filters.to_filter(), cursor=paging.cursor, limit=paging.limit
     )
     return PageOut.of(page, AuditEntryOut.model_validate)

@@ -22,7 +22,7 @@ class AuditEntryOut(ApiModel):
     details: dict[str, str]
 
 
-class AuditFilters(BaseModel):
+class AuditParams(BaseModel):
     """``?component=``, ``?actor=`` and ``?action=`` of the audit log (a query parameter
     model: FastAPI lists its fields as query parameters, in this order)."""
 
@@ -30,8 +30,8 @@ class AuditFilters(BaseModel):
     actor: SearchQuery = None
     action: AuditAction | None = None
 
-    def wanted(self) -> AuditFilter:
-        return AuditFilter(self.component, self.actor, self.action)
+    def to_filter(self) -> AuditFilter:
+        return AuditFilter(component_id=self.component, actor=self.actor, action=self.action)
 
 
-AuditQuery = Annotated[AuditFilters, Query()]
+AuditQuery = Annotated[AuditParams, Query()]

@@ -28,7 +28,7 @@ def build_history(
     page = service.history(
         call.session,
         component_id,
-        filters=filters.wanted(),
+        filters=filters.to_filter(),
         as_of=as_of,
         cursor=paging.cursor,
         limit=paging.limit,

@@ -15,7 +15,7 @@ from extci.schemas import ApiModel, OneOf, SearchQuery
 BuildStatusIn = Annotated[str, OneOf(BuildStatus)]
 
 
-class HistoryFilters(BaseModel):
+class HistoryParams(BaseModel):
     """``?status=``, ``?branch=`` and ``?version=`` of a component's history (a query
     parameter model: FastAPI lists its fields as query parameters, in this order)."""
 
@@ -23,11 +23,11 @@ class HistoryFilters(BaseModel):
     branch: SearchQuery = None
     version: SearchQuery = None
 
-    def wanted(self) -> HistoryFilter:
-        return HistoryFilter(self.status, self.branch, self.version)
+    def to_filter(self) -> HistoryFilter:
+        return HistoryFilter(status=self.status, branch=self.branch, version=self.version)
 
 
-HistoryQuery = Annotated[HistoryFilters, Query()]
+HistoryQuery = Annotated[HistoryParams, Query()]
 
 
 class ActorOut(ApiModel):

@@ -286,8 +286,10 @@ class LocalApi:
                     )
                 return None
             return accounts.get_user(session, self.username)
-        needs = _params(dependency, "") if inspect.isfunction(dependency) else ()
-        if dependency is None or not needs or any(need.kind != "depends" for need in needs):
+        if dependency is None or dependency.__qualname__ != "call_for.<locals>.call":
             raise TypeError(f"the local API cannot provide {param.name} ({dependency!r})")
-        # One made of others (accounts.dependencies.call_for): each of them, then itself.
+        # A Call (accounts.dependencies.call_for) is made of the dependencies above: each of
+        # them, then itself. Any other dependency is refused above, so that one doing checks
+        # of its own is never handed the local operator's None user by accident.
+        needs = _params(dependency, "")
         return dependency(**{need.name: self._dependency(need, session) for need in needs})

@@ -38,7 +38,7 @@ def list_components(
     call: ViewerCall, as_of: AsOfDep, filters: ComponentQuery, paging: PagingQuery
 ) -> PageOut[ComponentOut]:
     page = service.list_components(
-        call.session, filters.wanted(), cursor=paging.cursor, limit=paging.limit
+        call.session, filters.to_filter(), cursor=paging.cursor, limit=paging.limit
     )
     return PageOut(items=present(call.session, as_of, page.items), next_cursor=page.next_cursor)
 

@@ -43,7 +43,7 @@ class ComponentOut(ApiModel):
     latest_build: BuildSummary | None = None
 
 
-class ComponentFilters(BaseModel):
+class ComponentParams(BaseModel):
     """``?kind=``, ``?ciMode=`` and ``?q=`` of the components list (a query parameter
     model: FastAPI lists its fields as query parameters, in this order)."""
 
@@ -51,8 +51,8 @@ class ComponentFilters(BaseModel):
     ciMode: CiModeIn | None = None
     q: SearchQuery = None
 
-    def wanted(self) -> ComponentFilter:
-        return ComponentFilter(self.kind, self.ciMode, self.q)
+    def to_filter(self) -> ComponentFilter:
+        return ComponentFilter(kind=self.kind, ci_mode=self.ciMode, query=self.q)
 
 
-ComponentQuery = Annotated[ComponentFilters, Query()]
+ComponentQuery = Annotated[ComponentParams, Query()]

@@ -125,9 +125,12 @@ class OidcVerifier:
     policy_ttl: float = 1.0
     fetch: Fetch = fetch_json
     clock: Callable[[], float] = time.monotonic
-    _issuers: dict[str, _IssuerKeys] = field(default_factory=dict, init=False)
-    _policies: dict[str, tuple[float, list[_Policy]]] = field(default_factory=dict, init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    # What it has learnt: neither given nor shown (repr).
+    _issuers: dict[str, _IssuerKeys] = field(default_factory=dict, init=False, repr=False)
+    _policies: dict[str, tuple[float, list[_Policy]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     # ---- the webhook's entry point ---------------------------------------------------
 

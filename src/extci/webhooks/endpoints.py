@@ -46,7 +46,9 @@ class NewSubscription:
         return SubscriptionCreated(**out.model_dump(), secret=new.secret)
 
 
-# After the role: a caller who may not create is refused before the body is looked at.
+# Declared after the role in each route, for the reader: a role's 401/403 wins over the
+# body's validation errors whatever the order (FastAPI raises the first, collects the
+# others); a body that is not JSON at all is refused before either, as on every route.
 NewSubscriptionDep = Annotated[NewSubscription, Depends()]
 
 
@@ -80,7 +82,8 @@ def create_installation_webhook(_user: Admin, new: NewSubscriptionDep) -> Subscr
 
 @router.get("/webhooks", response_model=PageOut[SubscriptionOut])
 def list_installation_webhooks(call: AdminCall, paging: PagingQuery) -> PageOut[SubscriptionOut]:
-    """The installation-wide subscriptions (admin), counted as a component's are."""
+    """The installation-wide subscriptions (admin), each with how many of its deliveries
+    were given up on and how many are being retried."""
     page = service.list_subscriptions(call.session, None, cursor=paging.cursor, limit=paging.limit)
     return PageOut(items=page.items, next_cursor=page.next_cursor)
 

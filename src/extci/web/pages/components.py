@@ -41,8 +41,8 @@ def _components_page(
     status_code: int = 200,
 ) -> Response:
     filters = page.filters("q", "kind", "ciMode")
-    query, kind, ci_mode = (value or None for value in filters.values())
-    wanted = ComponentFilter(kind, ci_mode, query)
+    given = {name: value or None for name, value in filters.items()}
+    wanted = ComponentFilter(kind=given["kind"], ci_mode=given["ciMode"], query=given["q"])
     listing = components.list_components(page.session, wanted, cursor=page.cursor, limit=50)
     latest = builds.latest(page.session, [c.id for c in listing.items], page.as_of)
     next_url = None

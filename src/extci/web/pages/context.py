@@ -23,7 +23,7 @@ from extci.web import render as r
 from extci.web.auth import FormWithRole, Visitor, VisitorWithRole, form_visitor, visitor
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one per request: compared and hashed by identity
 class Page:
     request: Request
     session: Session

@@ -105,7 +105,10 @@ def token_delete(session: SessionDep, visitor: AdminForm, username: str, token_i
 @router.get("/audit")
 def audit_log(page: AdminPage) -> Response:
     filters = page.filters("component", "actor", "action")
-    wanted = AuditFilter(*(value or None for value in filters.values()))
+    given = {name: value or None for name, value in filters.items()}
+    wanted = AuditFilter(
+        component_id=given["component"], actor=given["actor"], action=given["action"]
+    )
     entries = audit.list_entries(page.session, wanted, cursor=page.cursor, limit=DEFAULT_LIMIT)
     active = {k: v for k, v in filters.items() if v}
     next_url = None
