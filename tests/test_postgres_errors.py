@@ -138,13 +138,16 @@ def _hold_row_then(engine: Engine, first: Step, second: Step) -> None:
     b_has_row = threading.Event()
     failures: list[BaseException] = []
 
+    def take(row: int, mine: threading.Event, theirs: threading.Event, then: Step) -> None:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE parent SET value = 1 WHERE id = :id"), {"id": row})
+            mine.set()
+            theirs.wait(10)
+            then(conn)
+
     def other() -> None:
         try:
-            with engine.begin() as conn:
-                conn.execute(text("UPDATE parent SET value = 1 WHERE id = 2"))
-                b_has_row.set()
-                a_has_row.wait(10)
-                second(conn)
+            take(2, b_has_row, a_has_row, second)
         except BaseException as exc:
             failures.append(exc)
             b_has_row.set()
@@ -152,11 +155,7 @@ def _hold_row_then(engine: Engine, first: Step, second: Step) -> None:
     thread = threading.Thread(target=other)
     thread.start()
     try:
-        with engine.begin() as conn:
-            conn.execute(text("UPDATE parent SET value = 1 WHERE id = 1"))
-            a_has_row.set()
-            b_has_row.wait(10)
-            first(conn)
+        take(1, a_has_row, b_has_row, first)
     finally:
         thread.join(30)
     if failures:
